@@ -1,0 +1,22 @@
+// quantctl's subcommands. Each returns the process exit code and prints its own errors.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+#include "client/quantctl/args.h"
+
+namespace quantd::client {
+
+// A channel to --server (default 127.0.0.1:50051) that allows large messages both ways.
+std::shared_ptr<grpc::Channel> connect(const Args& args);
+// Prints "quantctl: <what>: <code>: <message>" and returns 1.
+int report(const std::string& what, const grpc::Status& status);
+
+int cmd_health(const Args& args);
+int cmd_quantize(const Args& args);
+int cmd_dequantize(const Args& args);
+
+}  // namespace quantd::client

@@ -1,0 +1,96 @@
+// quantd: flags, wiring, signals, graceful shutdown.
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
+#include <omp.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "quantd/kernels/kernels.h"
+#include "server/service/quantd_service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address (host:port). Use 0.0.0.0:50051 inside a container.");
+ABSL_FLAG(int, threads, 0, "OpenMP threads for one large kernel job; 0 = every core.");
+ABSL_FLAG(int64_t, max_message_bytes, 256ll << 20,
+          "Largest gRPC message accepted or sent, in bytes (requests above it fail with RESOURCE_EXHAUSTED). "
+          "Use QuantizeStream for larger tensors.");
+ABSL_FLAG(int64_t, max_tensor_bytes, 16ll << 30, "Largest tensor QuantizeStream accepts, in bytes.");
+ABSL_FLAG(int, grpc_max_threads, 64, "Upper bound on gRPC's request-handling threads.");
+ABSL_FLAG(int, shutdown_grace_seconds, 10,
+          "On SIGTERM/SIGINT: stop accepting, let in-flight calls finish for this long, then cancel them.");
+
+namespace {
+
+// Blocks SIGINT and SIGTERM in every thread (call before any thread starts), so that one
+// dedicated thread can take them with sigwait and shut the server down cleanly.
+sigset_t block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("quantd: quantization and quantized inference over gRPC");
+  absl::ParseCommandLine(argc, argv);
+  const sigset_t signals = block_shutdown_signals();
+
+  if (std::string err = quantd::kernels::select_kernels(); !err.empty()) {
+    std::fprintf(stderr, "quantd: %s\n", err.c_str());
+    return 2;
+  }
+  const int threads = absl::GetFlag(FLAGS_threads) > 0 ? absl::GetFlag(FLAGS_threads) : omp_get_num_procs();
+
+  quantd::service::ServiceOptions options;
+  options.threads = threads;
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.max_tensor_bytes = absl::GetFlag(FLAGS_max_tensor_bytes);
+  quantd::service::QuantdService service(options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  const int max_message = static_cast<int>(std::min<int64_t>(options.max_message_bytes, INT32_MAX));
+  builder.SetMaxReceiveMessageSize(max_message);
+  builder.SetMaxSendMessageSize(max_message);
+  grpc::ResourceQuota quota("quantd");
+  quota.SetMaxThreads(absl::GetFlag(FLAGS_grpc_max_threads));
+  builder.SetResourceQuota(quota);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::fprintf(stderr, "quantd: cannot listen on %s\n", absl::GetFlag(FLAGS_listen).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "quantd: listening on %s (port %d), kernels %s, %d threads\n",
+               absl::GetFlag(FLAGS_listen).c_str(), port,
+               std::string(quantd::kernels::isa_name(quantd::kernels::kernels().isa)).c_str(), threads);
+
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::fprintf(stderr, "quantd: signal %d, shutting down\n", sig);
+    server->GetHealthCheckService()->Shutdown();  // health checks now answer NOT_SERVING
+    server->Shutdown(std::chrono::system_clock::now() +
+                     std::chrono::seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
+  });
+  server->Wait();
+  signal_thread.join();
+  std::fprintf(stderr, "quantd: stopped\n");
+  return 0;
+}
