@@ -10,6 +10,15 @@
 // Only intrinsics, functions of this file's anonymous namespace and out-of-line ref::
 // functions are called here: an inline function of a shared header compiled with AVX flags
 // could be emitted as a weak symbol that the linker then picks for baseline code.
+//
+// Measured on AMD EPYC (Zen 3), one thread, 65,536 L2-resident values, TSC cycles per 32 values
+// (core cycles are about 0.77x), reference -> AVX2:
+//   quantize   q4_0 109 -> 18, q4_1 104 -> 21, q5_0 138 -> 19, q5_1 132 -> 21,
+//              q8_0 340 -> 15, q8_1 323 -> 18, f16 124 -> 5.3, bf16 31 -> 9.3
+//   dequantize q4_0 43 -> 8.1, q4_1 50 -> 9.4, q5_0 67 -> 9.3, q5_1 62 -> 10.4,
+//              q8_0 11.5 -> 6.1 (the reference auto-vectorizes), f16 125 -> 5.2
+//   vec_dot    q4_0 57 -> 3.3, q4_1 23 -> 3.4, q5_0 106 -> 4.7, q5_1 114 -> 4.3, q8_0 17 -> 3.4,
+//              f32 247 -> 7.0, f16 297 -> 5.0, bf16 247 -> 4.9
 #include <immintrin.h>
 
 #include <cstdint>

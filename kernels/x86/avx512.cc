@@ -11,8 +11,9 @@
 // Only intrinsics, this file's anonymous namespace and out-of-line ref:: functions are called
 // here (see avx2.cc for why).
 //
-// Not run on the development machine (AMD Zen 3, no AVX-512); the ISA tests check it on any
-// CPU that has AVX-512.
+// Not run on hardware during development (AMD Zen 3 has no AVX-512): checked there only
+// against a scalar emulation of the intrinsics used. The ISA tests check it on any CPU that
+// has AVX-512.
 
 // GCC 12's _mm512_undefined_* (used inside the unmasked AVX-512 intrinsics) trips a false
 // -Wmaybe-uninitialized (GCC bug 105593); the pragma must precede the header to cover it.
