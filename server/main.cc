@@ -11,14 +11,22 @@
 #include <cstdio>
 #include <thread>
 
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "quantd/kernels/kernels.h"
+#include "server/metrics/interceptor.h"
+#include "server/metrics/metrics.h"
+#include "server/metrics/process_collector.h"
 #include "server/service/quantd_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (host:port). Use 0.0.0.0:50051 inside a container.");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Prometheus /metrics HTTP address (host:port); empty disables it.");
 ABSL_FLAG(int, threads, 0, "OpenMP threads for one large kernel job; 0 = every core.");
 ABSL_FLAG(int64_t, max_message_bytes, 256ll << 20,
           "Largest gRPC message accepted or sent, in bytes (requests above it fail with RESOURCE_EXHAUSTED). "
@@ -54,7 +62,30 @@ int main(int argc, char** argv) {
   }
   const int threads = absl::GetFlag(FLAGS_threads) > 0 ? absl::GetFlag(FLAGS_threads) : omp_get_num_procs();
 
+  // Metrics first, so every RPC is counted from the start.
+  quantd::metrics::Metrics metrics;
+  auto process = std::make_shared<quantd::metrics::ProcessCollector>();
+  const std::string isa(quantd::kernels::isa_name(quantd::kernels::kernels().isa));
+  prometheus::BuildGauge()
+      .Name("quantd_build_info")
+      .Help("Constant 1, labelled with the version, CPU architecture, kernel ISA and threads")
+      .Register(*metrics.registry())
+      .Add({{"version", QUANTD_VERSION}, {"arch", QUANTD_ARCH}, {"isa", isa}, {"threads", std::to_string(threads)}})
+      .Set(1);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (const std::string addr = absl::GetFlag(FLAGS_metrics_listen); !addr.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(addr);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "quantd: cannot serve metrics on %s: %s\n", addr.c_str(), e.what());
+      return 1;
+    }
+    exposer->RegisterCollectable(metrics.registry());
+    exposer->RegisterCollectable(process);
+  }
+
   quantd::service::ServiceOptions options;
+  options.metrics = &metrics;
   options.threads = threads;
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_tensor_bytes = absl::GetFlag(FLAGS_max_tensor_bytes);
@@ -72,14 +103,18 @@ int main(int argc, char** argv) {
   quota.SetMaxThreads(absl::GetFlag(FLAGS_grpc_max_threads));
   builder.SetResourceQuota(quota);
   builder.RegisterService(&service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<quantd::metrics::RpcMetricsFactory>(
+      &metrics, std::set<std::string>{"quantd.v1.Quantd", "grpc.reflection.v1alpha.ServerReflection"}));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::fprintf(stderr, "quantd: cannot listen on %s\n", absl::GetFlag(FLAGS_listen).c_str());
     return 1;
   }
-  std::fprintf(stderr, "quantd: listening on %s (port %d), kernels %s, %d threads\n",
-               absl::GetFlag(FLAGS_listen).c_str(), port,
-               std::string(quantd::kernels::isa_name(quantd::kernels::kernels().isa)).c_str(), threads);
+  std::fprintf(stderr, "quantd %s: listening on %s (port %d), metrics on %s, kernels %s, %d threads\n",
+               QUANTD_VERSION, absl::GetFlag(FLAGS_listen).c_str(), port,
+               exposer ? absl::GetFlag(FLAGS_metrics_listen).c_str() : "(off)", isa.c_str(), threads);
 
   std::thread signal_thread([&] {
     int sig = 0;

@@ -18,7 +18,8 @@ import numpy as np
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 _PROTO_DIR = _REPO / "proto"
-_PROTOS = ["quantd/v1/tensor.proto", "quantd/v1/quantd.proto"]
+_PROTOS = ["quantd/v1/tensor.proto", "quantd/v1/models.proto", "quantd/v1/generate.proto",
+           "quantd/v1/server_info.proto", "quantd/v1/quantd.proto"]
 _HEALTH_PROTO_DIR = pathlib.Path("/usr/share/grpc-proto/grpc/health/v1")
 
 

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "quantctl: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;
   }
-  for (const std::string& opt : args.unused()) {
+  for (const std::string& opt : rc == 0 ? args.unused() : std::vector<std::string>{}) {
     std::fprintf(stderr, "quantctl: warning: option %s is not used by '%s'\n", opt.c_str(), command.c_str());
   }
   return rc;

@@ -13,13 +13,16 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 
 namespace quantd::service {
 
 class ComputeGate {
  public:
-  explicit ComputeGate(int slots) : free_(slots) {}
+  // on_queue_change(n) is called with the number of waiting calls whenever it changes.
+  ComputeGate(int slots, std::function<void(int)> on_queue_change)
+      : free_(slots), on_queue_change_(std::move(on_queue_change)) {}
 
   class Lease {
    public:
@@ -48,23 +51,21 @@ class ComputeGate {
   // deadline passed first.
   Lease acquire(grpc::ServerContext* context) {
     std::unique_lock lock(mu_);
-    ++waiting_;
+    if (free_ > 0) {
+      --free_;
+      return Lease(this);
+    }
+    on_queue_change_(++waiting_);
     while (free_ == 0) {
       if (context != nullptr && context->IsCancelled()) {
-        --waiting_;
+        on_queue_change_(--waiting_);
         return Lease(nullptr);
       }
       cv_.wait_for(lock, std::chrono::milliseconds(20));
     }
-    --waiting_;
+    on_queue_change_(--waiting_);
     --free_;
     return Lease(this);
-  }
-
-  // Calls queued for a slot (exported as a metric).
-  int waiting() const {
-    std::lock_guard lock(mu_);
-    return waiting_;
   }
 
  private:
@@ -80,6 +81,7 @@ class ComputeGate {
   std::condition_variable cv_;
   int free_;
   int waiting_ = 0;
+  const std::function<void(int)> on_queue_change_;
 };
 
 }  // namespace quantd::service

@@ -1,6 +1,7 @@
 #include "server/service/quantd_service.h"
 
 #include <chrono>
+#include <cmath>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -60,12 +61,26 @@ absl::Status quantize_into(const ServiceOptions& options, ComputeGate& gate, grp
   }
   out->set_source_dtype(source_dtype);
   out->set_name(request.tensor().name());
+  if (options.metrics != nullptr) {
+    const v1::ErrorStats* e = response->has_error() ? &response->error() : nullptr;
+    options.metrics->record_quantize(std::string(quant::scheme_name(spec->scheme)),
+                                     static_cast<double>(x.count) * dtype_size(source_dtype),
+                                     static_cast<double>(out->data().size() + 4 * out->scales_size() +
+                                                         4 * out->zero_points_size()),
+                                     e ? e->rmse() : -1.0, e ? e->snr_db() : NAN);
+  }
   response->set_compute_micros(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
   return absl::OkStatus();
 }
 
 }  // namespace
+
+QuantdService::QuantdService(const ServiceOptions& options)
+    : options_(options),
+      gate_(1, [m = options.metrics](int waiting) {
+        if (m != nullptr) m->compute_queue.Set(waiting);
+      }) {}
 
 grpc::Status QuantdService::Quantize(grpc::ServerContext* context, const v1::QuantizeRequest* request,
                                      v1::QuantizeResponse* response) {

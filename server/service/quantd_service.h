@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "quantd/v1/quantd.grpc.pb.h"
+#include "server/metrics/metrics.h"
 #include "server/service/compute_gate.h"
 
 namespace quantd::service {
@@ -14,11 +15,12 @@ struct ServiceOptions {
   int64_t max_message_bytes = 256ll << 20;      // as configured on the server (for replies)
   int64_t max_tensor_bytes = 16ll << 30;        // QuantizeStream's bound on one tensor
   int64_t stream_chunk_bytes = 1 << 20;         // QuantizeStream's reply chunk size
+  metrics::Metrics* metrics = nullptr;          // domain metrics; none when null (tests)
 };
 
 class QuantdService final : public v1::Quantd::Service {
  public:
-  explicit QuantdService(const ServiceOptions& options) : options_(options), gate_(1) {}
+  explicit QuantdService(const ServiceOptions& options);
 
   grpc::Status Quantize(grpc::ServerContext* context, const v1::QuantizeRequest* request,
                         v1::QuantizeResponse* response) override;
@@ -27,8 +29,6 @@ class QuantdService final : public v1::Quantd::Service {
   grpc::Status QuantizeStream(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::QuantizeStreamResponse, v1::QuantizeStreamRequest>* stream) override;
-
-  const ComputeGate& gate() const { return gate_; }
 
  private:
   const ServiceOptions options_;
