@@ -14,10 +14,6 @@
 
 #include "quantd/kernels/kernels.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#endif
-
 namespace quantd::bench {
 namespace {
 
@@ -126,13 +122,17 @@ double thread_cpu_seconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
 }
 
-void set_kernel_counters(benchmark::State& state, int64_t values, int64_t bytes, double cpu_seconds) {
+void set_kernel_counters(benchmark::State& state, int64_t values, int64_t bytes, double cpu_seconds,
+                         const FastestCall& fastest) {
   const double iterations = static_cast<double>(state.iterations());
   state.SetBytesProcessed(state.iterations() * bytes);
   state.counters["values/s"] = benchmark::Counter(iterations * static_cast<double>(values), benchmark::Counter::kIsRate);
   if (tsc_hz() > 0) {
     state.counters["cyc/32"] = benchmark::Counter(cpu_seconds * tsc_hz() * 32.0 / static_cast<double>(values),
                                                   benchmark::Counter::kAvgIterations);
+  }
+  if (fastest.ticks() > 0) {
+    state.counters["min_cyc/32"] = static_cast<double>(fastest.ticks()) * 32.0 / static_cast<double>(values);
   }
 }
 

@@ -8,10 +8,16 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "quantd/kernels/formats.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 namespace quantd::bench {
 
@@ -45,11 +51,35 @@ double tsc_hz();
 // single-threaded benchmarks by. Time spent descheduled (the machine is shared) is not in it.
 double thread_cpu_seconds();
 
+// The fastest single call in TSC ticks, timed with rdtscp around each call as ggml's
+// test-quantize-perf does for its "min cycles". On a shared machine the best call is the figure
+// least disturbed by neighbours (no preemption, no evicted L2 in it). Costs ~40 cycles a call.
+class FastestCall {
+ public:
+  void start() { start_ = now(); }
+  void stop() { best_ = std::min(best_, now() - start_); }
+  uint64_t ticks() const { return best_ == std::numeric_limits<uint64_t>::max() ? 0 : best_; }
+
+ private:
+  static uint64_t now() {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned aux;
+    return __rdtscp(&aux);
+#else
+    return 0;
+#endif
+  }
+  uint64_t start_ = 0;
+  uint64_t best_ = std::numeric_limits<uint64_t>::max();
+};
+
 // Counters of a kernel benchmark whose every iteration handles `values` values and moves
 // `bytes` bytes (read + written), the timed loop having taken `cpu_seconds` of thread time:
 //   bytes_per_second  (SetBytesProcessed; printed in 1024-based units by the console reporter)
 //   values/s          rate
 //   cyc/32            TSC cycles per 32 values: cpu_seconds x tsc_hz() / (iterations x values / 32)
-void set_kernel_counters(benchmark::State& state, int64_t values, int64_t bytes, double cpu_seconds);
+//   min_cyc/32        TSC cycles per 32 values of the fastest call (x86 only)
+void set_kernel_counters(benchmark::State& state, int64_t values, int64_t bytes, double cpu_seconds,
+                         const FastestCall& fastest);
 
 }  // namespace quantd::bench

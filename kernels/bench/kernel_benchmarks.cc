@@ -18,39 +18,48 @@ using kernels::FormatInfo;
 void bm_quantize(benchmark::State& state, kernels::QuantizeRowFn fn, const FormatInfo* f, int64_t n) {
   const float* x = source_values(n, 0);
   void* y = output_buffer(kernels::row_bytes(*f, n));
+  FastestCall fastest;
   const double start = thread_cpu_seconds();
   for (auto _ : state) {
+    fastest.start();
     fn(x, y, n);
     benchmark::ClobberMemory();
+    fastest.stop();
   }
   const double seconds = thread_cpu_seconds() - start;
-  set_kernel_counters(state, n, n * 4 + static_cast<int64_t>(kernels::row_bytes(*f, n)), seconds);
+  set_kernel_counters(state, n, n * 4 + static_cast<int64_t>(kernels::row_bytes(*f, n)), seconds, fastest);
 }
 
 void bm_dequantize(benchmark::State& state, kernels::DequantizeRowFn fn, const FormatInfo* f, int64_t n) {
   const void* x = row_in_format(f->format, n, 0);
   auto* y = static_cast<float*>(output_buffer(static_cast<size_t>(n) * sizeof(float)));
+  FastestCall fastest;
   const double start = thread_cpu_seconds();
   for (auto _ : state) {
+    fastest.start();
     fn(x, y, n);
     benchmark::ClobberMemory();
+    fastest.stop();
   }
   const double seconds = thread_cpu_seconds() - start;
-  set_kernel_counters(state, n, static_cast<int64_t>(kernels::row_bytes(*f, n)) + n * 4, seconds);
+  set_kernel_counters(state, n, static_cast<int64_t>(kernels::row_bytes(*f, n)) + n * 4, seconds, fastest);
 }
 
 void bm_vec_dot(benchmark::State& state, kernels::VecDotFn fn, const FormatInfo* f, int64_t n) {
   const FormatInfo& partner = *kernels::find_format(f->vec_dot_partner);
   const void* x = row_in_format(f->format, n, 0);
   const void* y = row_in_format(partner.format, n, 1);
+  FastestCall fastest;
   const double start = thread_cpu_seconds();
   for (auto _ : state) {
+    fastest.start();
     float dot = fn(n, x, y);
     benchmark::DoNotOptimize(dot);
+    fastest.stop();
   }
   const double seconds = thread_cpu_seconds() - start;
   set_kernel_counters(state, n, static_cast<int64_t>(kernels::row_bytes(*f, n) + kernels::row_bytes(partner, n)),
-                      seconds);
+                      seconds, fastest);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 // from DRAM as they do in a real model. The copies of the matrix are rotated, XNNPACK-style,
 // until they total at least 3x the LLC (q4_0: 9 MiB x 11); f32 (64 MiB) alternates 2 copies.
 // matmul (batch 16) is prompt processing: each weight row is read once for 16 activation rows.
+// It is compute-bound, and the scalar f32 dot (std::fma without -mfma is a libm call) takes
+// seconds per call, so scalar runs it only when no SIMD ISA is available.
 //
 // Names: matvec/<format>/<isa>/4096x4096/threads:<t>/real_time and
 //        matmul/<format>/<isa>/4096x4096x16/threads:<t>/real_time
@@ -72,11 +74,13 @@ void bm_matmul(benchmark::State& state, const kernels::KernelTable* k, kernels::
 void register_matmul_benchmarks() {
   static_assert(kBatch * kCols <= kL2Values, "activations come from source_values(kL2Values, 1)");
   const std::string shape = std::to_string(kRows) + "x" + std::to_string(kCols);
+  const std::vector<kernels::Isa> isas = kernels::supported_isas();
   for (int64_t batch : {int64_t{1}, kBatch}) {
     const std::string op = batch == 1 ? "matvec" : "matmul";
     const std::string dims = batch == 1 ? shape : shape + "x" + std::to_string(batch);
     for (kernels::Format format : {kernels::Format::kQ4_0, kernels::Format::kQ8_0, kernels::Format::kF32}) {
-      for (kernels::Isa isa : kernels::supported_isas()) {
+      for (kernels::Isa isa : isas) {
+        if (batch > 1 && isa == kernels::Isa::kScalar && isas.size() > 1) continue;
         for (int threads : {1, 2}) {
           const std::string name = op + "/" + std::string(kernels::find_format(format)->name) + "/" +
                                    std::string(kernels::isa_name(isa)) + "/" + dims + "/threads:" +

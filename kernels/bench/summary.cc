@@ -35,6 +35,7 @@ void SummaryReporter::ReportRuns(const std::vector<Run>& runs) {
     f.seconds = (real ? run.real_accumulated_time : run.cpu_accumulated_time) / static_cast<double>(run.iterations);
     f.bytes_per_second = counter(run, "bytes_per_second");
     f.cycles_per_32 = counter(run, "cyc/32");
+    f.min_cycles_per_32 = counter(run, "min_cyc/32");
     f.median = median;
     std::string name = run.run_name.str();
     if (real) name.resize(name.size() - run.run_name.time_type.size() - 1);
@@ -77,9 +78,9 @@ void SummaryReporter::PrintSummary(std::ostream& out) const {
       << " GB/s (four streams); copy " << (copy ? format("%.2f", copy_gbs) : dash)
       << " GB/s (memcpy 256 MiB, read + written).\n\n";
 
-  out << "| op | format | best SIMD | SIMD µs | SIMD cyc/32 | scalar µs | scalar cyc/32 | scalar÷SIMD time"
-         " | large GB/s | large ISA | large ÷ ref |\n";
-  out << "|---|---|---|--:|--:|--:|--:|--:|--:|---|--:|\n";
+  out << "| op | format | best SIMD | SIMD µs | SIMD cyc/32 | SIMD min | scalar µs | scalar cyc/32 | scalar min"
+         " | scalar÷SIMD time | large GB/s | large ISA | large ÷ ref |\n";
+  out << "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|\n";
   for (const char* op : {"quantize", "dequantize", "vec_dot"}) {
     for (const kernels::FormatInfo& f : kernels::all_formats()) {
       auto name = [&](Isa isa, const std::string& size) {
@@ -102,15 +103,18 @@ void SummaryReporter::PrintSummary(std::ostream& out) const {
       out << "| " << op << " | " << f.name << " | " << (simd ? std::string(kernels::isa_name(simd_isa)) : dash)
           << " | " << (simd ? format("%.1f", simd->seconds * 1e6) : dash) << " | "
           << (simd ? format("%.2f", simd->cycles_per_32) : dash) << " | "
+          << (simd ? format("%.2f", simd->min_cycles_per_32) : dash) << " | "
           << (scalar ? format("%.1f", scalar->seconds * 1e6) : dash) << " | "
           << (scalar ? format("%.2f", scalar->cycles_per_32) : dash) << " | "
+          << (scalar ? format("%.2f", scalar->min_cycles_per_32) : dash) << " | "
           << (simd && scalar ? format("%.2fx", scalar->seconds / simd->seconds) : dash) << " | "
           << (big ? format("%.2f", big->bytes_per_second / 1e9) : dash) << " | "
           << (big ? std::string(kernels::isa_name(big_isa)) : dash) << " | "
           << (big && ref > 0 ? format("%.2f", big->bytes_per_second / 1e9 / ref) : dash) << " |\n";
     }
   }
-  out << "\nSIMD/scalar columns: " << kL2Values << " values (L2-resident). large: " << kLargeValues
+  out << "\nSIMD/scalar columns: " << kL2Values << " values (L2-resident); min = min_cyc/32, the fastest single"
+         " call. large: " << kLargeValues
       << " values, one pass from DRAM, fastest ISA; ref = copy bandwidth for quantize and dequantize, the better"
          " read bandwidth for vec_dot and the matrix products.\n\n";
 
