@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -95,6 +96,12 @@ void* output_buffer(size_t bytes) {
 }
 
 size_t llc_bytes() {
+  if (std::FILE* f = std::fopen("/sys/devices/system/cpu/cpu0/cache/index3/size", "r")) {
+    unsigned long kib = 0;
+    const bool ok = std::fscanf(f, "%luK", &kib) == 1 && kib > 0;
+    std::fclose(f);
+    if (ok) return static_cast<size_t>(kib) << 10;
+  }
   const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
   return l3 > 0 ? static_cast<size_t>(l3) : size_t{32} << 20;
 }

@@ -39,7 +39,8 @@ const void* row_in_format(kernels::Format format, int64_t n, int stream);
 // One buffer shared by all callers: its contents do not survive the next call.
 void* output_buffer(size_t bytes);
 
-// Last-level cache size in bytes (sysconf, else 32 MiB).
+// L3 size in bytes: sysfs (what lscpu shows), else sysconf, else 32 MiB. sysfs comes first
+// because under KVM here sysconf(_SC_LEVEL3_CACHE_SIZE) says 256 MiB for a 32 MiB L3.
 size_t llc_bytes();
 
 // Ticks per second of the time-stamp counter (rdtsc: the clock ggml's test-quantize-perf

@@ -9,6 +9,9 @@
 // It is compute-bound, and the scalar f32 dot (std::fma without -mfma is a libm call) takes
 // seconds per call, so scalar runs it only when no SIMD ISA is available.
 //
+// Counters: bytes_per_second = weight bytes per second of wall time; with 1 thread also
+// cpu_bytes_per_second, per second of this thread's CPU time.
+//
 // Names: matvec/<format>/<isa>/4096x4096/threads:<t>/real_time and
 //        matmul/<format>/<isa>/4096x4096x16/threads:<t>/real_time
 // (real time: the work runs on OpenMP threads, not on the benchmark thread alone).
@@ -60,13 +63,19 @@ void bm_matmul(benchmark::State& state, const kernels::KernelTable* k, kernels::
   const float* x = source_values(kL2Values, 1);  // kBatch x kCols activations
   std::vector<float> y(static_cast<size_t>(batch * kRows));
   int copy = 0;
+  const double start = thread_cpu_seconds();
   for (auto _ : state) {
     const kernels::WeightMatrix m{format, w.data + static_cast<size_t>(copy) * w.matrix_bytes, kRows, kCols};
     kernels::matmul(*k, m, x, batch, y.data(), threads);
     benchmark::ClobberMemory();
     copy = (copy + 1) % w.copies;
   }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(w.matrix_bytes));
+  const double cpu_seconds = thread_cpu_seconds() - start;
+  const double bytes = static_cast<double>(state.iterations()) * static_cast<double>(w.matrix_bytes);
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  // With one thread OpenMP runs the loop on this thread, so its CPU time is the work's: the same
+  // rate without the time spent descheduled, comparable to the kernels' CPU-time figures.
+  if (threads == 1 && cpu_seconds > 0) state.counters["cpu_bytes_per_second"] = bytes / cpu_seconds;
 }
 
 }  // namespace

@@ -36,6 +36,7 @@ void SummaryReporter::ReportRuns(const std::vector<Run>& runs) {
     f.bytes_per_second = counter(run, "bytes_per_second");
     f.cycles_per_32 = counter(run, "cyc/32");
     f.min_cycles_per_32 = counter(run, "min_cyc/32");
+    f.cpu_bytes_per_second = counter(run, "cpu_bytes_per_second");
     f.median = median;
     std::string name = run.run_name.str();
     if (real) name.resize(name.size() - run.run_name.time_type.size() - 1);
@@ -122,12 +123,16 @@ void SummaryReporter::PrintSummary(std::ostream& out) const {
   for (const auto& [name, f] : best_) {
     if (name.rfind("matvec/", 0) != 0 && name.rfind("matmul/", 0) != 0) continue;
     if (!header) {
-      out << "| matrix product | ms per call | weight GB/s | ÷ read |\n|---|--:|--:|--:|\n";
+      out << "| matrix product | ms per call | weight GB/s | ÷ read | weight GB/s of CPU time (1 thread) | ÷ read |\n"
+             "|---|--:|--:|--:|--:|--:|\n";
       header = true;
     }
     out << "| " << name << " | " << format("%.2f", f.seconds * 1e3) << " | "
         << format("%.2f", f.bytes_per_second / 1e9) << " | "
-        << (read_gbs > 0 ? format("%.2f", f.bytes_per_second / 1e9 / read_gbs) : dash) << " |\n";
+        << (read_gbs > 0 ? format("%.2f", f.bytes_per_second / 1e9 / read_gbs) : dash) << " | "
+        << (f.cpu_bytes_per_second > 0 ? format("%.2f", f.cpu_bytes_per_second / 1e9) : dash) << " | "
+        << (f.cpu_bytes_per_second > 0 && read_gbs > 0 ? format("%.2f", f.cpu_bytes_per_second / 1e9 / read_gbs) : dash)
+        << " |\n";
   }
   out.flush();
 }

@@ -27,6 +27,7 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     double bytes_per_second = 0;  // read + written
     double cycles_per_32 = 0;     // 0 when not measured
     double min_cycles_per_32 = 0; // of the fastest call; 0 when not measured
+    double cpu_bytes_per_second = 0;  // matrix products with 1 thread: per CPU second
     bool median = false;          // from the median of repetitions, else a single run
   };
   // Per benchmark name (without the /real_time suffix): the median of its repetitions, else
