@@ -4,7 +4,10 @@
 //
 // For each thread count: prefill of a `prompt`-token batch, then `decode` tokens one at a time
 // (greedy, fed back). Reports tokens/s (best of `reps`), the weight bytes one decoded token reads,
-// and the bandwidth that implies, to compare with the machine's memory bandwidth.
+// the bandwidth that implies, and, measured in the same run with the same threads, the plain
+// read bandwidth of a 512 MiB buffer: decode tokens/s x bytes per token / read bandwidth is the
+// fraction of the memory-bandwidth limit reached. The load average is printed too: on a shared
+// machine, wall-clock figures are only as good as the load allows.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,6 +15,10 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include <omp.h>
+
+#include <memory>
 
 #include "server/llm/llama.h"
 #include "server/llm/session.h"
@@ -32,6 +39,46 @@ std::vector<int> parse_list(const char* s) {
     ++p;
   }
   return out;
+}
+
+// GB/s of summing a 512 MiB float buffer with `threads` threads (16 partial sums per thread so
+// the loop vectorizes without reassociation), best of 3.
+double read_bandwidth(int threads) {
+  const size_t n = size_t{128} << 20;
+  static std::unique_ptr<float[]> buf = [&] {
+    auto b = std::make_unique<float[]>(n);
+    for (size_t i = 0; i < n; ++i) b[i] = static_cast<float>(i & 7);
+    return b;
+  }();
+  double best = 0;
+  volatile float sink = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = Clock::now();
+    float total = 0;
+#pragma omp parallel for num_threads(threads) reduction(+ : total) schedule(static)
+    for (size_t blk = 0; blk < n / 4096; ++blk) {
+      float acc[16] = {};
+      const float* p = &buf[blk * 4096];
+      for (size_t i = 0; i < 4096; i += 16) {
+        for (int j = 0; j < 16; ++j) acc[j] += p[i + j];
+      }
+      for (float a : acc) total += a;
+    }
+    sink = total;
+    best = std::max(best, n * sizeof(float) / seconds_since(t0) / 1e9);
+  }
+  (void)sink;
+  return best;
+}
+
+std::string load_average() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "?";
+  char buf[64] = {};
+  const size_t got = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string s(buf, got);
+  return s.substr(0, s.find(' '));
 }
 
 }  // namespace
@@ -97,8 +144,11 @@ int main(int argc, char** argv) {
       }
       best_decode = std::max(best_decode, decode / seconds_since(t0));
     }
-    std::printf("threads %d: prefill %d tokens: %.1f tokens/s | decode %d tokens: %.1f tokens/s = %.2f GB/s of weights\n",
-                t, prompt, best_prefill, decode, best_decode, best_decode * bytes / 1e9);
+    const double bw = read_bandwidth(t);
+    std::printf("threads %d: prefill %d tokens: %.1f tokens/s | decode %d tokens: %.2f tokens/s = %.2f GB/s of "
+                "weights | read bandwidth %.2f GB/s -> %.2f of the limit (load average %s)\n",
+                t, prompt, best_prefill, decode, best_decode, best_decode * bytes / 1e9, bw,
+                best_decode * bytes / 1e9 / bw, load_average().c_str());
   }
   return 0;
 }

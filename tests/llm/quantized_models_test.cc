@@ -57,6 +57,9 @@ void expect_coherent(const Tokenizer& tok, const std::vector<int32_t>& ids, cons
   EXPECT_GE(periods, 2) << label << ": " << text;
 }
 
+// Measured (AVX2 and scalar kernels alike, 100 greedy tokens): q8_0 file 100/100 equal to F32,
+// q5_0 file 73, q4_0 file 27; re-quantized f16 100, bf16 100, q8_0 100, q5_1 45, q4_1 38.
+// The bounds below leave room for kernel changes while still catching a broken format.
 struct FileCase {
   const char* file;
   kernels::Format attn_q;   // the block format of the attention weights
@@ -85,9 +88,9 @@ TEST_P(LlamaCppQuantized, LoadsAndGenerates) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, LlamaCppQuantized,
-                         ::testing::Values(FileCase{"stories260K-llamacpp-q8_0-fallback.gguf", kernels::Format::kQ8_0, 20},
-                                           FileCase{"stories260K-llamacpp-q5_0-fallback.gguf", kernels::Format::kQ5_0, 0},
-                                           FileCase{"stories260K-llamacpp-q4_0-fallback.gguf", kernels::Format::kQ4_0, 0}),
+                         ::testing::Values(FileCase{"stories260K-llamacpp-q8_0-fallback.gguf", kernels::Format::kQ8_0, 50},
+                                           FileCase{"stories260K-llamacpp-q5_0-fallback.gguf", kernels::Format::kQ5_0, 20},
+                                           FileCase{"stories260K-llamacpp-q4_0-fallback.gguf", kernels::Format::kQ4_0, 10}),
                          [](const auto& info) {
                            const std::string f = info.param.file;
                            return f.substr(f.find("llamacpp-") + 9, 4);
@@ -120,9 +123,9 @@ TEST_P(Requantized, Generates) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, Requantized,
-                         ::testing::Values(TargetCase{kernels::Format::kF16, 20}, TargetCase{kernels::Format::kBF16, 0},
-                                           TargetCase{kernels::Format::kQ8_0, 20}, TargetCase{kernels::Format::kQ5_1, 0},
-                                           TargetCase{kernels::Format::kQ4_1, 0}),
+                         ::testing::Values(TargetCase{kernels::Format::kF16, 50}, TargetCase{kernels::Format::kBF16, 50},
+                                           TargetCase{kernels::Format::kQ8_0, 50}, TargetCase{kernels::Format::kQ5_1, 10},
+                                           TargetCase{kernels::Format::kQ4_1, 10}),
                          [](const auto& info) { return std::string(kernels::find_format(info.param.target)->name); });
 
 // quantd's Q8_0 quantizer gives llama.cpp's bytes, so re-quantizing the F32 file to Q8_0 at load

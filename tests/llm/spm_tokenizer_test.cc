@@ -152,6 +152,40 @@ TEST_F(Stories260KTokenizer, OnceUponATime) {
   EXPECT_EQ(tokenizer_->piece(13), "\n");
 }
 
+TEST_F(Stories260KTokenizer, SameIdsAsLlama2cEncoder) {
+  ASSERT_NE(tokenizer_, nullptr);
+  // llama2.c's encode() (run.c, same merge-by-score algorithm and dummy prefix space) on
+  // tok512.bin, which holds this GGUF's pieces and scores: its output, recorded here.
+  const std::vector<std::pair<std::string, std::vector<int32_t>>> cases = {
+      {"Once upon a time",
+       {1, 403, 407, 261, 378}},
+      {"Once upon a time, there was a little girl named Lily.",
+       {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426}},
+      {"The cat sat on the mat. It was happy!",
+       {1, 291, 280, 294, 262, 294, 353, 265, 284, 294, 426, 359, 413, 286, 393, 443}},
+      {"Tom and Sue went to the park to play with a big red ball.\nThey had fun.",
+       {1, 274, 287, 269, 301, 425, 411, 263, 377, 267, 265, 282, 295, 433, 267, 337, 335, 261, 370,
+        352, 266, 268, 388, 426, 13, 434, 260, 422, 381, 272, 379, 426}},
+      {"  two leading spaces",
+       {1, 410, 410, 259, 424, 414, 278, 411, 380, 299, 262, 427, 412, 331, 419}},
+      {"She said, \"I'm sorry, mom. I didn't know what to do.\"",
+       {1, 338, 336, 432, 313, 442, 439, 423, 262, 304, 420, 422, 432, 357, 426, 359, 279, 292, 416,
+        439, 413, 409, 416, 327, 263, 415, 294, 267, 400, 426, 436}},
+      {"123 abc XYZ !@# $%^ &*() qwertyuiop",
+       {1, 410, 475, 479, 472, 261, 430, 429, 410, 478, 452, 469, 410, 443, 67, 38, 410, 494, 501, 97,
+        410, 499, 497, 489, 488, 410, 456, 424, 285, 413, 422, 425, 417, 414, 427}},
+      {"Lily's mom said, \"Lily, let's go to the park.\"",
+       {1, 317, 439, 419, 357, 336, 432, 313, 438, 310, 432, 278, 316, 439, 419, 298, 414, 267, 265,
+        282, 295, 433, 426, 436}},
+      {"a",
+       {1, 261}},
+      {"hello   world   multiple   spaces",
+       {1, 281, 306, 414, 410, 410, 263, 304, 341, 410, 410, 284, 425, 421, 413, 417, 427, 305, 410,
+        410, 262, 427, 412, 331, 419}},
+  };
+  for (const auto& [text, ids] : cases) EXPECT_EQ(tokenizer_->encode(text, true), ids) << text;
+}
+
 TEST_F(Stories260KTokenizer, RoundTripsAnyUtf8) {
   ASSERT_NE(tokenizer_, nullptr);
   const std::vector<std::string> texts = {
