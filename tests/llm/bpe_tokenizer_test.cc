@@ -116,6 +116,9 @@ TEST(PreTokenizer, CharacterClasses) {
   EXPECT_EQ(unicode_class(0x3002), CharClass::kOther);    // 。
   EXPECT_EQ(unicode_class(0x301), CharClass::kOther);     // combining acute
   EXPECT_EQ(unicode_class(0x2014), CharClass::kOther);    // em dash
+  EXPECT_EQ(unicode_class(0x1D400), CharClass::kLetter);  // mathematical bold A (Lu)
+  EXPECT_EQ(unicode_class(0x2160), CharClass::kNumber);   // Roman numeral one (Nl)
+  EXPECT_EQ(unicode_class(0x10FFFF), CharClass::kOther);  // unassigned: neither letter nor number
 }
 
 TEST(BpeTokenizer, MergesByRank) {
