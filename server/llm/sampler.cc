@@ -129,6 +129,7 @@ double Sampler::uniform() { return static_cast<double>(rng_() >> 11) * 0x1.0p-53
 
 int32_t Sampler::sample(std::span<const float> logits) {
   const size_t n = std::min(logits.size(), static_cast<size_t>(n_vocab_));
+  if (n == 0) return -1;
   std::copy(logits.begin(), logits.begin() + n, penalized_.begin());
   apply_penalty();
 

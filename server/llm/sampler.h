@@ -42,7 +42,7 @@ class Sampler {
  public:
   static absl::StatusOr<Sampler> create(const SamplerConfig& config, int32_t n_vocab);
 
-  // Picks a token from logits (n_vocab values; not modified).
+  // Picks a token from logits (n_vocab values; not modified). -1 when logits is empty.
   int32_t sample(std::span<const float> logits);
   // Records a token in the penalty window: every generated token, and the prompt's tokens when
   // the caller wants them penalized too (llama.cpp does).

@@ -52,6 +52,10 @@ TEST(Sampler, GreedyPicksTheFirstMaximum) {
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->sample(std::vector<float>{0.1f, 3.0f, -1.0f, 3.0f, 2.0f}), 1);
   EXPECT_EQ(s->sample(std::vector<float>{-5.0f, -4.0f, -3.0f, -2.0f, -1.0f}), 4);
+  EXPECT_EQ(s->sample(std::vector<float>{}), -1);
+  auto random = Sampler::create(SamplerConfig{}, 5);
+  ASSERT_TRUE(random.ok());
+  EXPECT_EQ(random->sample(std::vector<float>{}), -1);
 }
 
 std::vector<float> ramp(int n) {
