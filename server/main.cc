@@ -9,7 +9,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -17,6 +19,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/status/status.h"
 #include "quantd/kernels/kernels.h"
 #include "server/metrics/interceptor.h"
 #include "server/metrics/metrics.h"
@@ -27,6 +30,14 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address (host:port). Use 0.0.0.0:50051 inside a container.");
 ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
           "Prometheus /metrics HTTP address (host:port); empty disables it.");
+ABSL_FLAG(std::string, model_dir, "",
+          "Directory that LoadModel and QuantizeModel paths are relative to (and confined to).");
+ABSL_FLAG(std::vector<std::string>, model, {},
+          "Models to load at start-up, comma-separated NAME=PATH or NAME=PATH:TYPE (TYPE re-quantizes, "
+          "e.g. q8_0). Paths here are not confined to --model_dir.");
+ABSL_FLAG(int, max_generations, 4, "Generate streams decoding at once; they share --threads.");
+ABSL_FLAG(int, generate_queue, 16,
+          "Generate requests that may wait for a stream slot; beyond that they fail with RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, threads, 0, "OpenMP threads for one large kernel job; 0 = every core.");
 ABSL_FLAG(int64_t, max_message_bytes, 256ll << 20,
           "Largest gRPC message accepted or sent, in bytes (requests above it fail with RESOURCE_EXHAUSTED). "
@@ -86,10 +97,30 @@ int main(int argc, char** argv) {
 
   quantd::service::ServiceOptions options;
   options.metrics = &metrics;
+  options.model_dir = absl::GetFlag(FLAGS_model_dir);
+  options.max_generations = std::max(1, absl::GetFlag(FLAGS_max_generations));
+  options.generate_queue = std::max(0, absl::GetFlag(FLAGS_generate_queue));
   options.threads = threads;
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_tensor_bytes = absl::GetFlag(FLAGS_max_tensor_bytes);
   quantd::service::QuantdService service(options);
+  for (const std::string& spec : absl::GetFlag(FLAGS_model)) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "quantd: --model %s: expected NAME=PATH or NAME=PATH:TYPE\n", spec.c_str());
+      return 2;
+    }
+    std::string path = spec.substr(eq + 1), type;
+    if (const size_t colon = path.rfind(':'); colon != std::string::npos) {
+      type = path.substr(colon + 1);
+      path = path.substr(0, colon);
+    }
+    if (absl::Status s = service.load_local(spec.substr(0, eq), path, type); !s.ok()) {
+      std::fprintf(stderr, "quantd: --model %s: %s\n", spec.c_str(), s.ToString().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "quantd: loaded model %s from %s\n", spec.substr(0, eq).c_str(), path.c_str());
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -4,7 +4,8 @@ namespace quantd::client {
 
 // Options that take no value.
 static bool is_switch(const std::string& key) {
-  return key == "no-stats" || key == "stream" || key == "raw" || key == "omit-quantized" || key == "help";
+  return key == "no-stats" || key == "stream" || key == "raw" || key == "omit-quantized" || key == "help" ||
+         key == "no-bos";
 }
 
 Args::Args(int argc, char** argv, int first) {
@@ -12,6 +13,7 @@ Args::Args(int argc, char** argv, int first) {
     std::string a = argv[i];
     if (a == "-o" && i + 1 < argc) {  // the one short option: output path
       options_["o"] = argv[++i];
+      all_.emplace_back("o", options_["o"]);
       continue;
     }
     if (a.rfind("--", 0) != 0 || a.size() == 2) {
@@ -20,13 +22,17 @@ Args::Args(int argc, char** argv, int first) {
     }
     a = a.substr(2);
     const size_t eq = a.find('=');
+    std::string key = a, value;
     if (eq != std::string::npos) {
-      options_[a.substr(0, eq)] = a.substr(eq + 1);
+      key = a.substr(0, eq);
+      value = a.substr(eq + 1);
     } else if (is_switch(a) || i + 1 >= argc) {
-      options_[a] = "true";
+      value = "true";
     } else {
-      options_[a] = argv[++i];
+      value = argv[++i];
     }
+    options_[key] = value;
+    all_.emplace_back(key, value);
   }
 }
 
@@ -34,6 +40,15 @@ std::string Args::get(const std::string& key, const std::string& fallback) const
   read_[key] = true;
   auto it = options_.find(key);
   return it == options_.end() ? fallback : it->second;
+}
+
+std::vector<std::string> Args::get_all(const std::string& key) const {
+  read_[key] = true;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : all_) {
+    if (k == key) out.push_back(v);
+  }
+  return out;
 }
 
 std::vector<std::string> Args::unused() const {

@@ -18,5 +18,12 @@ int report(const std::string& what, const grpc::Status& status);
 int cmd_health(const Args& args);
 int cmd_quantize(const Args& args);
 int cmd_dequantize(const Args& args);
+int cmd_load_model(const Args& args);
+int cmd_unload_model(const Args& args);
+int cmd_models(const Args& args);
+int cmd_model_info(const Args& args);
+int cmd_quantize_model(const Args& args);
+int cmd_server_info(const Args& args);
+int cmd_generate(const Args& args);
 
 }  // namespace quantd::client

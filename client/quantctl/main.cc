@@ -18,6 +18,14 @@ commands:
       --fake-quant=OUT.npy   also write the quantize-dequantized tensor
       --no-stats   skip error statistics     --stream   upload in chunks (any size)
   dequantize IN.qt -o OUT.npy [--dtype=f32|f16]   restore a tensor written by quantize
+  load-model NAME PATH [--type=q8_0]   load a GGUF (PATH relative to the server's --model_dir)
+  unload-model NAME                    models                  model-info NAME
+  quantize-model SOURCE NAME --type=q4_0 [--keep=output.weight,*norm*] [--fallback=f16] [--out=F.gguf]
+                                 re-quantize a loaded model; prints a per-tensor error table
+  generate MODEL PROMPT [--max-tokens=N] [--temperature=T] [--top-k=K] [--top-p=P] [--min-p=P]
+      [--repeat-penalty=R] [--repeat-window=N] [--seed=S] [--stop=STR]... [--no-bos]
+                                 stream generated text to the terminal
+  server-info                    version, architecture, kernel ISA, threads, models
 
 --server defaults to 127.0.0.1:50051; --timeout=SECONDS (default 600) bounds each call.
 )";
@@ -38,6 +46,20 @@ int main(int argc, char** argv) {
     rc = quantd::client::cmd_quantize(args);
   } else if (command == "dequantize") {
     rc = quantd::client::cmd_dequantize(args);
+  } else if (command == "load-model") {
+    rc = quantd::client::cmd_load_model(args);
+  } else if (command == "unload-model") {
+    rc = quantd::client::cmd_unload_model(args);
+  } else if (command == "models") {
+    rc = quantd::client::cmd_models(args);
+  } else if (command == "model-info") {
+    rc = quantd::client::cmd_model_info(args);
+  } else if (command == "quantize-model") {
+    rc = quantd::client::cmd_quantize_model(args);
+  } else if (command == "server-info") {
+    rc = quantd::client::cmd_server_info(args);
+  } else if (command == "generate") {
+    rc = quantd::client::cmd_generate(args);
   } else {
     std::fprintf(stderr, "quantctl: unknown command '%s'\n%s", command.c_str(), kUsage);
     return 2;

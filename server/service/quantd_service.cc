@@ -80,6 +80,11 @@ QuantdService::QuantdService(const ServiceOptions& options)
     : options_(options),
       gate_(1, [m = options.metrics](int waiting) {
         if (m != nullptr) m->compute_queue.Set(waiting);
+      }),
+      generations_(options.max_generations, options.generate_queue, [m = options.metrics](int active, int queued) {
+        if (m == nullptr) return;
+        m->active_streams.Set(active);
+        m->generate_queue.Set(queued);
       }) {}
 
 grpc::Status QuantdService::Quantize(grpc::ServerContext* context, const v1::QuantizeRequest* request,
