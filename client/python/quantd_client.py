@@ -42,11 +42,11 @@ def _load_stubs():
     if str(out) not in sys.path:
         sys.path.insert(0, str(out))
     return (importlib.import_module("quantd.v1.quantd_pb2"), importlib.import_module("quantd.v1.quantd_pb2_grpc"),
-            importlib.import_module("quantd.v1.tensor_pb2"), importlib.import_module("health_pb2"),
-            importlib.import_module("health_pb2_grpc"))
+            importlib.import_module("quantd.v1.tensor_pb2"), importlib.import_module("quantd.v1.generate_pb2"),
+            importlib.import_module("health_pb2"), importlib.import_module("health_pb2_grpc"))
 
 
-quantd_pb2, quantd_pb2_grpc, tensor_pb2, health_pb2, health_pb2_grpc = _load_stubs()
+quantd_pb2, quantd_pb2_grpc, tensor_pb2, generate_pb2, health_pb2, health_pb2_grpc = _load_stubs()
 
 _DTYPES = {np.dtype("float32"): tensor_pb2.DTYPE_F32, np.dtype("float16"): tensor_pb2.DTYPE_F16}
 _NUMPY = {tensor_pb2.DTYPE_F32: np.float32, tensor_pb2.DTYPE_F16: np.float16}
@@ -120,6 +120,27 @@ class QuantdClient:
         request = quantd_pb2.QuantizeRequest(tensor=to_tensor(array), config=config,
                                              skip_error_stats=not error_stats, fake_quantize=fake_quantize)
         return self._stub.Quantize(request, timeout=self._timeout)
+
+    def generate_stream(self, model, prompt, max_tokens=128, temperature=0.0, top_k=0, top_p=0.0, min_p=0.0,
+                        repetition_penalty=0.0, repetition_window=0, seed=0, stop=(), add_bos=None):
+        """The raw Generate stream (iterate for GenerateResponse messages; .cancel() stops it)."""
+        sampling = generate_pb2.SamplingParams(
+            temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p, repetition_penalty=repetition_penalty,
+            repetition_window=repetition_window, seed=seed)
+        request = generate_pb2.GenerateRequest(model=model, prompt=prompt, sampling=sampling, max_tokens=max_tokens,
+                                             stop=list(stop))
+        if add_bos is not None:
+            request.add_bos = add_bos
+        return self._stub.Generate(request, timeout=self._timeout)
+
+    def generate(self, model, prompt, **kwargs):
+        """Generates text; returns (text, finish reason name, usage)."""
+        text, finish, usage = [], None, None
+        for reply in self.generate_stream(model, prompt, **kwargs):
+            text.append(reply.text)
+            if reply.finish_reason:
+                finish, usage = generate_pb2.FinishReason.Name(reply.finish_reason), reply.usage
+        return "".join(text), finish, usage
 
     def dequantize(self, quantized, dtype=np.float32):
         """Restores a QuantizedTensor to a numpy array of dtype float32 or float16."""

@@ -22,6 +22,9 @@ from quantd_client import QuantdClient  # noqa: E402
 
 QUANTD = os.environ.get("QUANTD_BIN", str(REPO / "build" / "server" / "quantd"))
 QUANTCTL = os.environ.get("QUANTCTL_BIN", str(REPO / "build" / "client" / "quantctl"))
+MODELS = pathlib.Path(os.environ.get("QUANTD_MODELS_DIR", str(REPO.parent / "shared" / "models")))
+# llama2.c's run.c, greedy, on stories260K (see tests/llm): the first words of the known answer.
+GREEDY_STORY = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
 
 
 def free_port():
@@ -152,6 +155,92 @@ class EndToEnd(unittest.TestCase):
             with self.assertRaises(grpc.RpcError) as err:
                 client.quantize(bad, scheme="int8_sym")
             self.assertIn(str(5 * 256 + 7), err.exception.details())
+
+
+class Generation(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(f"--model_dir={MODELS}", f"--model=tiny={MODELS / 'stories260K.gguf'}",
+                            "--max_generations=2", "--generate_queue=1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_quantctl_generate_greedy_known_answer(self):
+        p = quantctl(self.server, "generate", "tiny", "Once upon a time", "--max-tokens=40")
+        self.assertTrue(("Once upon a time" + p.stdout).startswith(GREEDY_STORY) or
+                        p.stdout.startswith(GREEDY_STORY[len("Once upon a time"):]), p.stdout)
+        self.assertIn("FINISH_REASON_LENGTH", p.stderr)
+
+    def test_stop_string_is_never_streamed(self):
+        p = quantctl(self.server, "generate", "tiny", "Once upon a time", "--max-tokens=60", "--stop=Lily")
+        self.assertNotIn("Lily", p.stdout)
+        self.assertTrue(p.stdout.rstrip().endswith("named"), p.stdout)
+        self.assertIn("FINISH_REASON_STOP", p.stderr)
+
+    def test_model_admin_and_quantize_model(self):
+        p = quantctl(self.server, "load-model", "q4", "stories260K-llamacpp-q4_0-fallback.gguf")
+        self.assertIn("q4", p.stdout)
+        p = quantctl(self.server, "quantize-model", "tiny", "tiny-q8", "--type=q8_0")
+        self.assertIn("blk.0.ffn_down.weight", p.stdout)
+        self.assertRegex(p.stdout, r"blk\.0\.attn_q\.weight\s+f32\s+q8_0")
+        greedy = quantctl(self.server, "generate", "tiny-q8", "Once upon a time", "--max-tokens=12").stdout
+        self.assertTrue(greedy.startswith(", there was a little girl"), greedy)
+        info = quantctl(self.server, "server-info").stdout
+        self.assertRegex(info, r"isa\s+(avx2|avx512|scalar|neon)")
+        for name in ("q4", "tiny-q8"):
+            self.assertIn(name, info)
+        quantctl(self.server, "unload-model", "q4")
+        p = quantctl(self.server, "model-info", "q4", check=False)
+        self.assertIn("NOT_FOUND", p.stderr)
+
+    def test_python_generate_seeded_and_bad_input(self):
+        with QuantdClient(self.server.address) as client:
+            runs = [client.generate("tiny", "Once upon a time", max_tokens=30, temperature=0.8, top_p=0.9, seed=7)
+                    for _ in range(2)]
+            self.assertEqual(runs[0][0], runs[1][0], "same seed, same text")
+            self.assertEqual(runs[0][1], "FINISH_REASON_LENGTH")
+            for kwargs, code in [({"model": "nope"}, grpc.StatusCode.NOT_FOUND),
+                                 ({"max_tokens": 0}, grpc.StatusCode.INVALID_ARGUMENT),
+                                 ({"max_tokens": 5000}, grpc.StatusCode.OUT_OF_RANGE),
+                                 ({"temperature": -1.0}, grpc.StatusCode.INVALID_ARGUMENT),
+                                 ({"temperature": float("nan")}, grpc.StatusCode.INVALID_ARGUMENT),
+                                 ({"top_p": 1.5}, grpc.StatusCode.INVALID_ARGUMENT),
+                                 ({"prompt": "", "add_bos": False}, grpc.StatusCode.INVALID_ARGUMENT),
+                                 ({"prompt": "x" * 3000}, grpc.StatusCode.INVALID_ARGUMENT),
+                                 ({"stop": ["s"] * 17}, grpc.StatusCode.INVALID_ARGUMENT)]:
+                args = {"model": "tiny", "prompt": "Once", "max_tokens": 5, **kwargs}
+                with self.assertRaises(grpc.RpcError, msg=str(kwargs)) as err:
+                    client.generate(**args)
+                self.assertEqual(err.exception.code(), code, str(kwargs))
+                self.assertTrue(err.exception.details())
+
+    def test_cancel_and_admission_limit(self):
+        with QuantdClient(self.server.address) as client:
+            # Cancel a long stream after its first chunk; the server stays healthy.
+            stream = client.generate_stream("tiny", "Once upon a time", max_tokens=1900)
+            next(stream)
+            stream.cancel()
+            # Two running + one queued fit; more get RESOURCE_EXHAUSTED at once.
+            streams = [client.generate_stream("tiny", "Once upon a time", max_tokens=1900) for _ in range(6)]
+            codes = []
+            for st in streams:
+                try:
+                    for _ in st:
+                        pass
+                    codes.append(grpc.StatusCode.OK)
+                except grpc.RpcError as e:
+                    codes.append(e.code())
+            self.assertIn(grpc.StatusCode.RESOURCE_EXHAUSTED, codes)
+            self.assertGreaterEqual(codes.count(grpc.StatusCode.OK), 2)
+            self.assertEqual(client.health(), "SERVING")
+            # Quantize keeps working while generations run.
+            long_run = client.generate_stream("tiny", "Once upon a time", max_tokens=1900)
+            next(long_run)
+            reply = client.quantize(np.ones((4, 64), np.float32), scheme="q8_0")
+            self.assertLess(reply.error.mse, 1e-6)
+            long_run.cancel()
 
 
 class Shutdown(unittest.TestCase):
