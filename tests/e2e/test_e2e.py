@@ -243,6 +243,20 @@ class Generation(unittest.TestCase):
             long_run.cancel()
 
 
+    def test_unload_during_stream(self):
+        quantctl(self.server, "load-model", "victim", "stories260K.gguf")
+        with QuantdClient(self.server.address) as client:
+            stream = client.generate_stream("victim", "Once upon a time", max_tokens=1900)
+            first = next(stream)
+            quantctl(self.server, "unload-model", "victim")
+            self.assertIn("NOT_FOUND", quantctl(self.server, "model-info", "victim", check=False).stderr)
+            # The running stream holds its own reference: it finishes normally.
+            replies = [first] + list(stream)
+            self.assertEqual(replies[-1].finish_reason, 1)  # FINISH_REASON_LENGTH
+            self.assertEqual(replies[-1].usage.generated_tokens, 1900)
+            self.assertEqual(client.health(), "SERVING")
+
+
 class Shutdown(unittest.TestCase):
     def test_sigterm_exits_cleanly(self):
         server = Server()
