@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# Cross-builds the kernel tests for ARM64 and runs them under qemu-aarch64 on two CPUs:
+# The whole project on ARM64: cross-builds quantd, quantctl and every test binary for aarch64
+# (Release, NEON + dotprod kernels) in build-arm64, and runs under qemu-aarch64 on two CPUs:
 #   -cpu max         has dotprod: dispatch must pick neon_dotprod, and the suite must cover it;
 #                    then again with QUANTD_ISA=neon forced;
 #   -cpu cortex-a53  no dotprod: dispatch must pick neon, a SIGILL is a failure, and forcing
 #                    neon_dotprod must be refused.
-# Needs scripts/install-deps.sh first. Reuses build-arm64 (a second run only re-checks).
+# 1. kernel_tests as above; the other arm64 unit tests (model, quant, service, llm) via ctest on
+#    both CPUs (QEMU_CPU).
+# 2. tests/arm64/arm64_server_test.py: the arm64 quantd under qemu (both CPUs) driven by the x86
+#    quantctl and the Python client, cross-ISA conformance against the x86 quantd under every
+#    QUANTD_ISA this CPU has (quantized bytes, dequantized values, greedy ids, logits), and the
+#    footprint figures (sizes, RSS; printed, not asserted).
+# The x86 quantd/quantctl come from $QUANTD_X86_BUILD (default build/, which scripts/test.sh
+# builds first); the x86 helper isa_logits (and quantd/quantctl if that build has no server) are
+# built in build-arm64-host. tests/arm64/project_include.cmake adds the helper targets without
+# touching the shared CMakeLists.
+# Needs scripts/install-deps.sh first. Reuses build-arm64 and build-arm64-host (a second run only
+# re-checks).
 # qemu runs without -L: the multiarch libc6:arm64 is found through the binary's interpreter,
 # and -L /usr/aarch64-linux-gnu would mix two glibc builds (threads then hang).
 set -euo pipefail
@@ -12,7 +24,10 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build="$root/build-arm64"
 logs="$build/test-logs"
+host_build="$root/build-arm64-host"
+x86_build="${QUANTD_X86_BUILD:-$root/build}"
 tests="$build/tests/kernels/kernel_tests"
+project_include="$root/tests/arm64/project_include.cmake"
 
 fail() {
   echo "test-arm64: FAILED: $*" >&2
@@ -25,11 +40,14 @@ seconds_since() {  # seconds_since START_NS: elapsed time as "12.3"
   printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100))
 }
 
-for tool in aarch64-linux-gnu-g++ qemu-aarch64 cmake; do
+for tool in aarch64-linux-gnu-g++ qemu-aarch64 cmake /usr/bin/python3; do
   command -v "$tool" >/dev/null || fail "$tool not found; run scripts/install-deps.sh"
 done
 [ -f /usr/lib/aarch64-linux-gnu/cmake/GTest/GTestConfig.cmake ] ||
   fail "libgtest-dev:arm64 missing; run scripts/install-deps.sh"
+[ -f /usr/lib/aarch64-linux-gnu/cmake/prometheus-cpp/prometheus-cpp-config.cmake ] &&
+  [ -f /usr/lib/aarch64-linux-gnu/cmake/grpc/gRPCConfig.cmake ] ||
+  fail "arm64 gRPC / prometheus-cpp missing; run scripts/install-deps.sh"
 
 # --- Configure and build ----------------------------------------------------------------------
 start=$(now_ns)
@@ -38,10 +56,31 @@ if [ ! -f "$build/CMakeCache.txt" ] && command -v ninja >/dev/null; then generat
 cmake -S "$root" -B "$build" "${generator[@]}" \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" \
   -DCMAKE_BUILD_TYPE=Release \
-  -DQUANTD_BUILD_SERVER=OFF -DQUANTD_BUILD_BENCHMARKS=OFF >/dev/null ||
+  -DQUANTD_BUILD_SERVER=ON -DQUANTD_BUILD_TESTS=ON -DQUANTD_BUILD_BENCHMARKS=OFF \
+  -DCMAKE_PROJECT_quantd_INCLUDE="$project_include" >/dev/null ||
   fail "configure (cmake -S $root -B $build)"
-cmake --build "$build" --target kernel_tests -j "$(nproc)" || fail "build"
-echo "test-arm64: configure + build $(seconds_since "$start") s"
+cmake --build "$build" -j "$(nproc)" || fail "build (arm64)"
+for bin in server/quantd client/quantctl isa_logits qemu_baseline tests/kernels/kernel_tests; do
+  [ -x "$build/$bin" ] || fail "$build/$bin was not built"
+done
+echo "test-arm64: arm64 configure + build $(seconds_since "$start") s"
+
+# The x86 side: quantd and quantctl from the main build, the isa_logits helper from our own.
+start=$(now_ns)
+host_targets=(isa_logits)
+if [ ! -x "$x86_build/server/quantd" ] || [ ! -x "$x86_build/client/quantctl" ]; then
+  echo "test-arm64: $x86_build has no quantd/quantctl; building them in $host_build"
+  x86_build="$host_build"
+  host_targets+=(quantd quantctl)
+fi
+generator=()
+if [ ! -f "$host_build/CMakeCache.txt" ] && command -v ninja >/dev/null; then generator=(-G Ninja); fi
+cmake -S "$root" -B "$host_build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DQUANTD_BUILD_SERVER=ON -DQUANTD_BUILD_TESTS=OFF -DQUANTD_BUILD_BENCHMARKS=OFF \
+  -DCMAKE_PROJECT_quantd_INCLUDE="$project_include" >/dev/null ||
+  fail "configure (cmake -S $root -B $host_build)"
+cmake --build "$host_build" -j "$(nproc)" --target "${host_targets[@]}" || fail "build (x86 helpers)"
+echo "test-arm64: x86 helper build $(seconds_since "$start") s (x86 quantd from $x86_build)"
 
 # --- neon_dotprod.o must not export anything but its table builder --------------------------
 # A weak (inline or template) symbol defined there is compiled with +dotprod, and the linker
@@ -122,5 +161,33 @@ grep -q 'QUANTD_ISA=neon_dotprod: not supported by this build and CPU' "$log" ||
   fail "QUANTD_ISA=neon_dotprod on cortex-a53: no refusal message; log $log"
 summary+=("$(printf '%-22s -cpu %-10s QUANTD_ISA=%-8s refused, as expected' a53_forced_dotprod cortex-a53 neon_dotprod)")
 
+# --- The other arm64 unit tests, under ctest (the toolchain's emulator), on both CPUs ---------
+for cpu in max cortex-a53; do
+  log="$logs/ctest-$cpu.log"
+  t0=$(now_ns)
+  rc=0
+  QEMU_CPU=$cpu ctest --test-dir "$build" -R '^(model|quant|service|llm)$' --output-on-failure \
+    --timeout 900 >"$log" 2>&1 || rc=$?
+  secs=$(seconds_since "$t0")
+  if [ "$rc" -ne 0 ]; then
+    tail -n 60 "$log" >&2
+    grep -q 'Illegal\|SIGILL' "$log" && fail "ctest on -cpu $cpu: SIGILL; log $log"
+    fail "arm64 unit tests (model, quant, service, llm) failed on -cpu $cpu; log $log"
+  fi
+  summary+=("$(printf '%-22s -cpu %-10s %s  %5s s' "ctest-$cpu" "$cpu" \
+    "$(grep -o '[0-9]*% tests passed, [0-9]* tests failed out of [0-9]*' "$log")" "$secs")")
+done
+
 printf 'test-arm64: %s\n' "${summary[@]}"
+
+# --- The arm64 server under qemu, driven from x86; cross-ISA conformance; footprint ------------
+t0=$(now_ns)
+rc=0
+ARM64_BUILD="$build" HOST_BUILD="$host_build" QUANTD_X86="$x86_build/server/quantd" \
+  QUANTCTL_X86="$x86_build/client/quantctl" MODELS_DIR="$root/../shared/models" \
+  OUT_DIR="$logs/server" ARM64_BASELINE="$build/qemu_baseline" \
+  /usr/bin/python3 "$root/tests/arm64/arm64_server_test.py" 2>&1 | tee "$logs/arm64_server_test.log" ||
+  rc=$?
+[ "$rc" -eq 0 ] || fail "arm64_server_test.py (log $logs/arm64_server_test.log)"
+echo "test-arm64: arm64_server_test $(seconds_since "$t0") s"
 echo "test-arm64: all passed (logs in $logs)"
