@@ -18,6 +18,8 @@ PACKAGES=(
   g++-aarch64-linux-gnu qemu-user
   # Python client and its tests (Debian's interpreter at /usr/bin/python3)
   python3 python3-grpcio python3-grpc-tools python3-numpy grpc-proto
+  # operations tests (tests/ops): Prometheus + promtool, YAML tools, curl
+  prometheus yamllint python3-yaml curl
 )
 
 # arm64 libraries (Multi-Arch: same, so they co-install with the amd64 -dev packages).
@@ -60,6 +62,15 @@ if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
 else
   apt_install "${missing[@]}"
+fi
+
+# tests/ops: Node.js (Debian's nodejs + npm unless a node is already installed), then the
+# locked npm packages in tests/ops/node (idempotent); podman & co. for the container test.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then apt_install nodejs npm; fi
+"$(dirname "$0")/../tests/ops/npm_setup.sh"
+if [ "${QUANTD_CONTAINER_TESTS:-0}" = 1 ]; then
+  mapfile -t missing < <(missing_of podman buildah runc debootstrap)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 fi
 
 if [ "${QUANTD_SKIP_ARM64:-0}" = 1 ]; then exit 0; fi

@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DQUANTD_BUILD_SERVER=ON -DQUANTD_BUILD_TESTS=ON
 cmake --build build -j"$(nproc)" --target quantd quantctl
 exec ./build/server/quantd "$@"

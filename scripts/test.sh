@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DQUANTD_BUILD_SERVER=ON -DQUANTD_BUILD_TESTS=ON
 cmake --build build -j"$(nproc)"
 (cd build && ctest --output-on-failure -j1)
 if [ -x scripts/test-arm64.sh ]; then
