@@ -16,8 +16,11 @@
 namespace quantd::llm {
 namespace {
 
-// Multiply-adds of attention scores below which one thread does the whole layer.
+// Multiply-adds below which one thread does the work: waking a team costs microseconds (far
+// more on a loaded machine), which small matrices (stories260K's are 64 x 64 .. 64 x 512) and
+// short attention spans do not repay. Safe because no result depends on the thread count.
 constexpr int64_t kParallelAttentionWork = 1 << 16;
+constexpr int64_t kParallelMatmulWork = 1 << 16;
 
 }  // namespace
 
@@ -94,6 +97,7 @@ void Session::reserve(int64_t n, int threads) {
 }
 
 void Session::project(const kernels::WeightMatrix& w, const float* in, int64_t n, float* out, int threads) const {
+  if (w.rows * w.cols * n < kParallelMatmulWork) threads = 1;
   if (n == 1) kernels::matvec(llama_->kernel_table(), w, in, out, threads);
   else kernels::matmul(llama_->kernel_table(), w, in, n, out, threads);
 }
@@ -178,7 +182,7 @@ void Session::feed_forward(const LayerWeights& w, int64_t n, int threads) {
 void Session::classifier(int64_t n, int threads) {
   const int64_t dim = c_.n_embd;
   ops::rmsnorm(&x_[(n - 1) * dim], llama_->output_norm().data(), dim, c_.rms_eps, xb_.data());
-  kernels::matvec(llama_->kernel_table(), llama_->output(), xb_.data(), logits_.data(), threads);
+  project(llama_->output(), xb_.data(), 1, logits_.data(), threads);
 }
 
 }  // namespace quantd::llm
