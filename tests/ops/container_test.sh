@@ -185,7 +185,8 @@ say "HEALTHCHECK inside the container: healthy"
 uid="$(podman exec "$name" /bin/sh -c 'id -u')"
 [ "$uid" = 10001 ] || fail "processes in the container run as uid $uid"
 pid1="$(podman exec "$name" /bin/sh -c 'tr "\0" " " </proc/1/cmdline')"
-case "$pid1" in quantd\ *) ;; *) fail "PID 1 is '$pid1', want quantd";; esac
+# (under emulation the kernel shows the binfmt interpreter first: ".../qemu-binfmt/... /usr/local/bin/quantd quantd ...")
+case "$pid1" in quantd\ * | */qemu-binfmt/*\ /usr/local/bin/quantd\ quantd\ *) ;; *) fail "PID 1 is '$pid1', want quantd";; esac
 
 /usr/bin/python3 - "$tmp" <<'EOF'
 import sys, numpy as np
