@@ -38,9 +38,7 @@ absl::Status quantize_into(const ServiceOptions& options, ComputeGate& gate, grp
     std::vector<float> restored(static_cast<size_t>(x.count));
     if (absl::Status s = quant::dequantize(k, *q, restored.data(), threads); !s.ok()) return s;
     if (!request.skip_error_stats()) {
-      quant::ErrorAccumulator acc;
-      acc.add(x.data, restored.data(), x.count);
-      to_proto(acc.stats(), response->mutable_error());
+      to_proto(quant::compute_error_stats(x.data, restored.data(), x.count, threads), response->mutable_error());
     }
     if (request.fake_quantize()) {
       const v1::DType out = request.fake_quantize_dtype() == v1::DTYPE_UNSPECIFIED ? source_dtype
