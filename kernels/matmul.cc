@@ -5,6 +5,11 @@
 #include <vector>
 
 namespace quantd::kernels {
+namespace {
+struct alignas(32) ScratchUnit {
+  uint8_t bytes[32];
+};
+}  // namespace
 
 void matvec(const KernelTable& k, const WeightMatrix& w, const float* x, float* y, int threads) {
   matmul(k, w, x, 1, y, threads);
@@ -27,12 +32,26 @@ void matmul(const KernelTable& k, const WeightMatrix& w, const float* x, int64_t
   }
 
   const VecDotFn dot = k[w.format].vec_dot;
+  const VecDotBatchFn dot_batch = batch > 1 ? k[w.format].vec_dot_batch : nullptr;
   const auto* weights = static_cast<const uint8_t*>(w.data);
   const int nthreads = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel for num_threads(nthreads) schedule(static)
-  for (int64_t r = 0; r < w.rows; ++r) {
-    const uint8_t* row = weights + r * w_row;
-    for (int64_t b = 0; b < batch; ++b) y[b * w.rows + r] = dot(w.cols, row, act + b * a_row);
+#pragma omp parallel num_threads(nthreads)
+  {
+    // Where the table has a batched dot, each weight row is unpacked once for the whole batch.
+    std::vector<ScratchUnit> scratch;
+    if (dot_batch != nullptr) {
+      const size_t bytes = static_cast<size_t>(w.cols / kBlockSize) * kVecDotBatchScratchPerBlock;
+      scratch.resize((bytes + sizeof(ScratchUnit) - 1) / sizeof(ScratchUnit));
+    }
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < w.rows; ++r) {
+      const uint8_t* row = weights + r * w_row;
+      if (dot_batch != nullptr) {
+        dot_batch(w.cols, row, act, a_row, batch, y + r, w.rows, scratch.data());
+      } else {
+        for (int64_t b = 0; b < batch; ++b) y[b * w.rows + r] = dot(w.cols, row, act + b * a_row);
+      }
+    }
   }
 }
 

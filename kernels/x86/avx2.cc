@@ -628,18 +628,32 @@ __m256 halves(const Block* b, fp16_t Block::*field, int count) {
   return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<int64_t>(hi), static_cast<int64_t>(lo)));
 }
 
+// A group's x scales, widened: d, and m for the offset formats (zero for the others).
+struct XScales {
+  __m256 d;
+  __m256 m;
+};
+
+template <typename BlockX>
+XScales x_scales(const BlockX* x, int count) {
+  if constexpr (requires { &BlockX::m; }) {
+    return {halves(x, &BlockX::d, count), halves(x, &BlockX::m, count)};
+  } else {
+    return {halves(x, &BlockX::d, count), _mm256_setzero_ps()};
+  }
+}
+
 // The symmetric formats' term: (float)isum * (dx * dy).
-template <typename BlockX, typename BlockY>
-__m256 symmetric_terms(const BlockX* x, const BlockY* y, int count, __m256i isum) {
-  const __m256 dd = _mm256_mul_ps(halves(x, &BlockX::d, count), halves(y, &BlockY::d, count));
+template <typename BlockY>
+__m256 symmetric_terms(XScales xs, const BlockY* y, int count, __m256i isum) {
+  const __m256 dd = _mm256_mul_ps(xs.d, halves(y, &BlockY::d, count));
   return _mm256_mul_ps(_mm256_cvtepi32_ps(isum), dd);
 }
 
 // The offset formats' term: (dx * dy) * (float)isum + m * s.
-template <typename BlockX>
-__m256 offset_terms(const BlockX* x, const BlockQ8_1* y, int count, __m256i isum) {
-  const __m256 dd = _mm256_mul_ps(halves(x, &BlockX::d, count), halves(y, &BlockQ8_1::d, count));
-  const __m256 ms = _mm256_mul_ps(halves(x, &BlockX::m, count), halves(y, &BlockQ8_1::s, count));
+__m256 offset_terms(XScales xs, const BlockQ8_1* y, int count, __m256i isum) {
+  const __m256 dd = _mm256_mul_ps(xs.d, halves(y, &BlockQ8_1::d, count));
+  const __m256 ms = _mm256_mul_ps(xs.m, halves(y, &BlockQ8_1::s, count));
   return _mm256_add_ps(_mm256_mul_ps(dd, _mm256_cvtepi32_ps(isum)), ms);
 }
 
@@ -654,37 +668,109 @@ __m256i fold8_add_epi16(const __m256i p[kGroup]) {
   return _mm256_add_epi32(_mm256_permute2x128_si256(c0, c1, 0x20), _mm256_permute2x128_si256(c0, c1, 0x31));
 }
 
-// Dot supplies X and Y (block types), partial(x, y) (a block pair's integer sum as a vector
-// of partial sums), fold(p[8]) (the eight blocks' exact sums), terms(x, y, count, sums) and
-// ref_term(x, y).
+// Dot supplies X and Y (block types), fold(p[8]) (the eight blocks' exact sums),
+// terms(x_scales, y, count, sums) and ref_term(x, y). The loop computes the dots of x with C
+// rows y[0..C) side by side (independent chains for the out-of-order core); partial(c, b)
+// gives block pair b's integer sum with row c as a vector of partial sums, scales(b, count)
+// the x scales of blocks b..b+count.
+template <typename Dot, int C, typename Partial, typename Scales>
+void block_dot_loop(int64_t nb, const typename Dot::X* x, const typename Dot::Y* const* y, Partial partial,
+                    Scales scales, float* out) {
+  __m128 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm_setzero_ps();
+  int64_t b = 0;
+  for (; b + 8 <= nb; b += 8) {
+    const XScales xs = scales(b, 8);
+    for (int c = 0; c < C; ++c) {
+      __m256i p[kGroup];
+      for (int k = 0; k < 8; ++k) p[k] = partial(c, b + k);
+      const __m256 t = Dot::terms(xs, y[c] + b, 8, Dot::fold(p));
+      acc[c] = _mm_add_ps(acc[c], _mm256_castps256_ps128(t));
+      acc[c] = _mm_add_ps(acc[c], _mm256_extractf128_ps(t, 1));
+    }
+  }
+  const bool four = b + 4 <= nb;
+  for (int c = 0; c < C; ++c) {
+    int64_t e = b;
+    if (four) {
+      __m256i p[kGroup];
+      for (int k = 0; k < 4; ++k) p[k] = partial(c, e + k);
+      for (int k = 4; k < 8; ++k) p[k] = _mm256_setzero_si256();
+      acc[c] = _mm_add_ps(acc[c], _mm256_castps256_ps128(Dot::terms(scales(e, 4), y[c] + e, 4, Dot::fold(p))));
+      e += 4;
+    }
+    alignas(16) float lanes[ref::kBlockLanes];
+    _mm_store_ps(lanes, acc[c]);
+    for (; e < nb; ++e) lanes[e % ref::kBlockLanes] += Dot::ref_term(x[e], y[c][e]);
+    out[c] = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  }
+}
+
 template <typename Dot>
 float block_dot(int64_t n, const void* vx, const void* vy) {
   const auto* x = static_cast<const typename Dot::X*>(vx);
   const auto* y = static_cast<const typename Dot::Y*>(vy);
+  float out;
+  block_dot_loop<Dot, 1>(
+      n / kBlockSize, x, &y, [&](int, int64_t b) { return Dot::partial(x[b], y[b]); },
+      [&](int64_t b, int count) { return x_scales(x + b, count); }, &out);
+  return out;
+}
+
+// Widened scales of blocks b..b+count (count 4 or 8) from a float array; lanes past count are 0.
+__m256 load_scales(const float* v, int64_t b, int count) {
+  return count == 8 ? _mm256_loadu_ps(v + b) : _mm256_insertf128_ps(_mm256_setzero_ps(), _mm_loadu_ps(v + b), 0);
+}
+
+// The batched dots (VecDotBatchFn): x is unpacked once into scratch (Dot::unpack writes two
+// code vectors per block; the scales are widened to floats), then each block pair costs what
+// Dot::batch_partial costs and no scale of x is converted again.
+template <typename Dot>
+void block_dot_batch(int64_t n, const void* vx, const void* vy, size_t y_stride, int64_t ny, float* out,
+                     int64_t out_stride, void* scratch) {
+  using X = typename Dot::X;
+  const auto* x = static_cast<const X*>(vx);
   const int64_t nb = n / kBlockSize;
-  __m128 acc = _mm_setzero_ps();
-  int64_t b = 0;
-  for (; b + 8 <= nb; b += 8) {
-    __m256i p[kGroup];
-    for (int k = 0; k < 8; ++k) p[k] = Dot::partial(x[b + k], y[b + k]);
-    const __m256 t = Dot::terms(x + b, y + b, 8, Dot::fold(p));
-    acc = _mm_add_ps(acc, _mm256_castps256_ps128(t));
-    acc = _mm_add_ps(acc, _mm256_extractf128_ps(t, 1));
+  auto* codes = static_cast<__m256i*>(scratch);
+  auto* d = reinterpret_cast<float*>(codes + 2 * nb);
+  float* m = d + nb;
+  for (int64_t b = 0; b < nb; ++b) {
+    Dot::unpack(x[b], codes + 2 * b);
+    d[b] = half_to_float(x[b].d);
+    if constexpr (requires { &X::m; }) m[b] = half_to_float(x[b].m);
   }
-  if (b + 4 <= nb) {
-    __m256i p[kGroup];
-    for (int k = 0; k < 4; ++k) p[k] = Dot::partial(x[b + k], y[b + k]);
-    for (int k = 4; k < 8; ++k) p[k] = _mm256_setzero_si256();
-    acc = _mm_add_ps(acc, _mm256_castps256_ps128(Dot::terms(x + b, y + b, 4, Dot::fold(p))));
-    b += 4;
-  }
-  alignas(16) float lanes[ref::kBlockLanes];
-  _mm_store_ps(lanes, acc);
-  for (; b < nb; ++b) lanes[b % ref::kBlockLanes] += Dot::ref_term(x[b], y[b]);
-  return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+  auto scales = [&](int64_t b, int count) -> XScales {
+    if constexpr (requires { &X::m; }) return {load_scales(d, b, count), load_scales(m, b, count)};
+    return {load_scales(d, b, count), _mm256_setzero_ps()};
+  };
+  // Rows of y two at a time, then the odd one.
+  auto dots = [&]<int C>(int64_t j) {
+    const typename Dot::Y* y[C];
+    for (int c = 0; c < C; ++c) {
+      y[c] = reinterpret_cast<const typename Dot::Y*>(static_cast<const uint8_t*>(vy) + (j + c) * y_stride);
+    }
+    float r[C];
+    block_dot_loop<Dot, C>(
+        nb, x, y, [&](int c, int64_t b) { return Dot::batch_partial(codes + 2 * b, y[c][b].qs); }, scales, r);
+    for (int c = 0; c < C; ++c) out[(j + c) * out_stride] = r[c];
+  };
+  int64_t j = 0;
+  for (; j + 2 <= ny; j += 2) dots.template operator()<2>(j);
+  if (j < ny) dots.template operator()<1>(j);
 }
 
 __m256i load_i8x32(const int8_t* y) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y)); }
+
+// Batched signed formats: c[0] = |s| and c[1] = s for the signed codes s of x; sign(y, s) moves
+// s's sign onto y, so maddubs(|s|, sign(y, s)) gives pairs of s * y. Exact because y has no
+// -128 code (the batch precondition), whose negation would wrap.
+void unpack_signed(__m256i s, __m256i* c) {
+  c[0] = _mm256_abs_epi8(s);
+  c[1] = s;
+}
+__m256i signed_pairs(const __m256i* c, const int8_t* y) {
+  return _mm256_maddubs_epi16(c[0], _mm256_sign_epi8(load_i8x32(y), c[1]));
+}
 
 // The 4- and 5-bit formats keep int16 pair sums (maddubs: unsigned codes times int8); any four
 // pairs (eight products) stay within int16 for codes up to 31, so fold8_add_epi16 applies.
@@ -701,8 +787,10 @@ struct DotQ4_0 {
                             _mm256_maddubs_epi16(_mm256_set1_epi8(8), v));
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi16(p); }
-  static __m256 terms(const X* x, const Y* y, int count, __m256i s) { return symmetric_terms(x, y, count, s); }
+  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return symmetric_terms(xs, y, count, s); }
   static float ref_term(const X& x, const Y& y) { return ref::block_term_q4_0_q8_0(x, y); }
+  static void unpack(const X& x, __m256i* c) { unpack_signed(_mm256_sub_epi8(unpack_nibbles(x.qs), _mm256_set1_epi8(8)), c); }
+  static __m256i batch_partial(const __m256i* c, const int8_t* y) { return signed_pairs(c, y); }
 };
 
 struct DotQ5_0 {
@@ -716,8 +804,12 @@ struct DotQ5_0 {
                             _mm256_maddubs_epi16(_mm256_set1_epi8(16), v_high_clear));
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi16(p); }
-  static __m256 terms(const X* x, const Y* y, int count, __m256i s) { return symmetric_terms(x, y, count, s); }
+  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return symmetric_terms(xs, y, count, s); }
   static float ref_term(const X& x, const Y& y) { return ref::block_term_q5_0_q8_0(x, y); }
+  static void unpack(const X& x, __m256i* c) {
+    unpack_signed(_mm256_sub_epi8(unpack_five_bits(x.qs, x.qh), _mm256_set1_epi8(16)), c);
+  }
+  static __m256i batch_partial(const __m256i* c, const int8_t* y) { return signed_pairs(c, y); }
 };
 
 struct DotQ4_1 {
@@ -727,8 +819,10 @@ struct DotQ4_1 {
     return _mm256_maddubs_epi16(unpack_nibbles(x.qs), load_i8x32(y.qs));
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi16(p); }
-  static __m256 terms(const X* x, const Y* y, int count, __m256i s) { return offset_terms(x, y, count, s); }
+  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return offset_terms(xs, y, count, s); }
   static float ref_term(const X& x, const Y& y) { return ref::block_term_q4_1_q8_1(x, y); }
+  static void unpack(const X& x, __m256i* c) { c[0] = unpack_nibbles(x.qs); }
+  static __m256i batch_partial(const __m256i* c, const int8_t* y) { return _mm256_maddubs_epi16(c[0], load_i8x32(y)); }
 };
 
 struct DotQ5_1 {
@@ -738,8 +832,10 @@ struct DotQ5_1 {
     return _mm256_maddubs_epi16(unpack_five_bits(x.qs, x.qh), load_i8x32(y.qs));
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi16(p); }
-  static __m256 terms(const X* x, const Y* y, int count, __m256i s) { return offset_terms(x, y, count, s); }
+  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return offset_terms(xs, y, count, s); }
   static float ref_term(const X& x, const Y& y) { return ref::block_term_q5_1_q8_1(x, y); }
+  static void unpack(const X& x, __m256i* c) { c[0] = unpack_five_bits(x.qs, x.qh); }
+  static __m256i batch_partial(const __m256i* c, const int8_t* y) { return _mm256_maddubs_epi16(c[0], load_i8x32(y)); }
 };
 
 struct DotQ8_0 {
@@ -757,15 +853,19 @@ struct DotQ8_0 {
     return _mm256_add_epi32(lo, hi);
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi32(p); }
-  static __m256 terms(const X* x, const Y* y, int count, __m256i s) { return symmetric_terms(x, y, count, s); }
+  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return symmetric_terms(xs, y, count, s); }
   static float ref_term(const X& x, const Y& y) { return ref::block_term_q8_0_q8_0(x, y); }
+  static void unpack(const X& x, __m256i* c) { unpack_signed(load_i8x32(x.qs), c); }
+  // Pairs of s * y reach 2 * 128 * 127, so they are widened to int32 before folding.
+  static __m256i batch_partial(const __m256i* c, const int8_t* y) {
+    return _mm256_madd_epi16(signed_pairs(c, y), _mm256_set1_epi16(1));
+  }
 };
 
-float vec_dot_q4_0_q8_0_avx2(int64_t n, const void* x, const void* y) { return block_dot<DotQ4_0>(n, x, y); }
-float vec_dot_q4_1_q8_1_avx2(int64_t n, const void* x, const void* y) { return block_dot<DotQ4_1>(n, x, y); }
-float vec_dot_q5_0_q8_0_avx2(int64_t n, const void* x, const void* y) { return block_dot<DotQ5_0>(n, x, y); }
-float vec_dot_q5_1_q8_1_avx2(int64_t n, const void* x, const void* y) { return block_dot<DotQ5_1>(n, x, y); }
-float vec_dot_q8_0_q8_0_avx2(int64_t n, const void* x, const void* y) { return block_dot<DotQ8_0>(n, x, y); }
+template <typename Dot>
+FormatKernels block_kernels(QuantizeRowFn quantize, DequantizeRowFn dequantize) {
+  return {quantize, dequantize, block_dot<Dot>, block_dot_batch<Dot>};
+}
 
 }  // namespace
 
@@ -773,11 +873,11 @@ void fill_avx2_table(KernelTable* t) {
   (*t)[Format::kF16] = {quantize_row_f16_avx2, dequantize_row_f16_avx2, vec_dot_f16_f32_avx2};
   (*t)[Format::kBF16] = {quantize_row_bf16_avx2, dequantize_row_bf16_avx2, vec_dot_bf16_f32_avx2};
   (*t)[Format::kF32].vec_dot = vec_dot_f32_f32_avx2;
-  (*t)[Format::kQ4_0] = {quantize_row_q4_0_avx2, dequantize_row_q4_0_avx2, vec_dot_q4_0_q8_0_avx2};
-  (*t)[Format::kQ4_1] = {quantize_row_q4_1_avx2, dequantize_row_q4_1_avx2, vec_dot_q4_1_q8_1_avx2};
-  (*t)[Format::kQ5_0] = {quantize_row_q5_0_avx2, dequantize_row_q5_0_avx2, vec_dot_q5_0_q8_0_avx2};
-  (*t)[Format::kQ5_1] = {quantize_row_q5_1_avx2, dequantize_row_q5_1_avx2, vec_dot_q5_1_q8_1_avx2};
-  (*t)[Format::kQ8_0] = {quantize_row_q8_0_avx2, dequantize_row_q8_0_avx2, vec_dot_q8_0_q8_0_avx2};
+  (*t)[Format::kQ4_0] = block_kernels<DotQ4_0>(quantize_row_q4_0_avx2, dequantize_row_q4_0_avx2);
+  (*t)[Format::kQ4_1] = block_kernels<DotQ4_1>(quantize_row_q4_1_avx2, dequantize_row_q4_1_avx2);
+  (*t)[Format::kQ5_0] = block_kernels<DotQ5_0>(quantize_row_q5_0_avx2, dequantize_row_q5_0_avx2);
+  (*t)[Format::kQ5_1] = block_kernels<DotQ5_1>(quantize_row_q5_1_avx2, dequantize_row_q5_1_avx2);
+  (*t)[Format::kQ8_0] = block_kernels<DotQ8_0>(quantize_row_q8_0_avx2, dequantize_row_q8_0_avx2);
   (*t)[Format::kQ8_1] = {quantize_row_q8_1_avx2, dequantize_row_q8_1_avx2, nullptr};
 }
 

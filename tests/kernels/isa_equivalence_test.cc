@@ -144,31 +144,107 @@ TEST_P(IsaTest, VecDotGivesReferenceSum) {
   }
 }
 
+// Bytes of the fp16 fields at the start of each block (d, and m or s for the offset formats).
+int half_fields(const FormatInfo& f) {
+  return f.format == Format::kQ4_1 || f.format == Format::kQ5_1 || f.format == Format::kQ8_1 ? 4 : 2;
+}
+
+// Random code bytes with finite random scales, so that the integer sums decide a dot.
+void randomize_blocks(const FormatInfo& f, std::vector<uint8_t>& q, std::mt19937& rng) {
+  for (uint8_t& b : q) b = static_cast<uint8_t>(rng());
+  for (size_t b = 0; b < q.size(); b += f.block_bytes) {
+    for (int h = 0; h < half_fields(f); h += 2) {
+      const uint16_t half = static_cast<uint16_t>(0x3000 + rng() % 0x1000 + (rng() % 2) * 0x8000);
+      std::memcpy(&q[b + h], &half, 2);
+    }
+  }
+}
+
 TEST_P(IsaTest, VecDotArbitraryCodes) {
   // Any code bytes are valid blocks (q8 codes include -128): the integer sums must stay exact.
-  // Scales are set to finite values so that the sums decide the result.
   std::mt19937 rng(5);
-  auto randomize = [&](const FormatInfo& f, std::vector<uint8_t>& q) {
-    for (uint8_t& b : q) b = static_cast<uint8_t>(rng());
-    const bool two_halves = f.format == Format::kQ4_1 || f.format == Format::kQ5_1 || f.format == Format::kQ8_1;
-    for (size_t b = 0; b < q.size(); b += f.block_bytes) {
-      for (int h = 0; h < (two_halves ? 2 : 1); ++h) {
-        const uint16_t half = static_cast<uint16_t>(0x3000 + rng() % 0x1000 + (rng() % 2) * 0x8000);
-        std::memcpy(&q[b + 2 * h], &half, 2);
-      }
-    }
-  };
   for (const FormatInfo& f : all_formats()) {
     if (!f.is_block_quantized || simd()[f.format].vec_dot == nullptr) continue;
     const FormatInfo& p = *find_format(f.vec_dot_partner);
     for (int blocks : {1, 3, 4, 7, 8, 12, 37}) {
       const int64_t n = blocks * kBlockSize;
       std::vector<uint8_t> qx(row_bytes(f, n)), qy(row_bytes(p, n));
-      randomize(f, qx);
-      randomize(p, qy);
+      randomize_blocks(f, qx, rng);
+      randomize_blocks(p, qy, rng);
       const float got = simd()[f.format].vec_dot(n, qx.data(), qy.data());
       const float want = ref()[f.format].vec_dot(n, qx.data(), qy.data());
       EXPECT_EQ(std::memcmp(&got, &want, 4), 0) << f.name << " blocks=" << blocks << ": " << got << " vs " << want;
+    }
+  }
+}
+
+TEST_P(IsaTest, PartnerCodesAreNeverMinus128) {
+  // The batched dots' precondition: q8_0 and q8_1 rows written by quantize_row hold codes in
+  // [-127, 127], whatever the input (the largest magnitude maps to 127 exactly).
+  for (Format fmt : {Format::kQ8_0, Format::kQ8_1}) {
+    const FormatInfo& f = *find_format(fmt);
+    for (const Row& row : test_rows()) {
+      const int64_t n = static_cast<int64_t>(row.x.size());
+      std::vector<uint8_t> q(row_bytes(f, n));
+      simd()[fmt].quantize_row(row.x.data(), q.data(), n);
+      for (size_t b = 0; b < q.size(); b += f.block_bytes) {
+        for (size_t i = b + half_fields(f); i < b + f.block_bytes; ++i) {
+          ASSERT_NE(q[i], 0x80) << f.name << " on " << row.name << " at byte " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(IsaTest, VecDotBatchGivesVecDotSums) {
+  // A weight row with arbitrary codes against partner rows (quantized adversarial rows, and
+  // arbitrary codes other than -128) at a padded stride: every output is the reference's dot.
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const FormatInfo& f : all_formats()) {
+    const VecDotBatchFn batch = simd()[f.format].vec_dot_batch;
+    if (batch == nullptr) continue;
+    const FormatInfo& p = *find_format(f.vec_dot_partner);
+    for (int blocks : {1, 3, 4, 7, 8, 9, 12, 13, 37, 64, 176}) {
+      const int64_t n = blocks * kBlockSize;
+      std::vector<uint8_t> qx(row_bytes(f, n));
+      randomize_blocks(f, qx, rng);
+      const size_t stride = row_bytes(p, n) + 8;
+      const int64_t ny = 6;
+      std::vector<uint8_t> qy(stride * ny);
+      for (int64_t j = 0; j < ny; ++j) {
+        uint8_t* y = &qy[j * stride];
+        if (j % 2 == 0) {
+          std::vector<uint8_t> codes(row_bytes(p, n));
+          randomize_blocks(p, codes, rng);
+          for (size_t b = 0; b < codes.size(); b += p.block_bytes) {
+            for (size_t i = b + half_fields(p); i < b + p.block_bytes; ++i) codes[i] = codes[i] == 0x80 ? 0x81 : codes[i];
+          }
+          std::memcpy(y, codes.data(), codes.size());
+        } else {
+          const std::vector<Row> rows = test_rows();
+          std::vector<float> act(n);
+          const Row& row = rows[(j * 7 + blocks) % rows.size()];
+          for (int64_t i = 0; i < n; ++i) act[i] = i < static_cast<int64_t>(row.x.size()) ? row.x[i] : normal(rng);
+          ref()[p.format].quantize_row(act.data(), y, n);
+        }
+      }
+      std::vector<uint8_t> scratch_bytes(blocks * kVecDotBatchScratchPerBlock + 32);
+      void* scratch = scratch_bytes.data() + (32 - reinterpret_cast<uintptr_t>(scratch_bytes.data()) % 32) % 32;
+      const int64_t out_stride = 3;
+      std::vector<float> out(ny * out_stride, -1.0f);
+      batch(n, qx.data(), qy.data(), stride, ny, out.data(), out_stride, scratch);
+      for (int64_t j = 0; j < ny; ++j) {
+        const float want = ref()[f.format].vec_dot(n, qx.data(), &qy[j * stride]);
+        const float got = out[j * out_stride];
+        if (std::isnan(want)) {
+          EXPECT_TRUE(std::isnan(got)) << f.name << " blocks=" << blocks << " row " << j;
+        } else {
+          EXPECT_EQ(std::memcmp(&got, &want, 4), 0)
+              << f.name << " blocks=" << blocks << " row " << j << ": " << got << " vs " << want;
+        }
+        EXPECT_EQ(out[j * out_stride + 1], -1.0f) << "wrote between outputs";
+      }
     }
   }
 }

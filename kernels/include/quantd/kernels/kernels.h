@@ -32,11 +32,21 @@ using QuantizeRowFn = void (*)(const float* x, void* y, int64_t n);
 using DequantizeRowFn = void (*)(const void* x, float* y, int64_t n);
 // Dot product of a row x in the format with a row y in its vec_dot_partner format.
 using VecDotFn = float (*)(int64_t n, const void* x, const void* y);
+// The dots of one row x with ny partner rows: out[j * out_stride] = vec_dot(n, x, y + j * y_stride),
+// bit for bit. For batched products (prompt processing): a SIMD table unpacks x once into
+// `scratch` (kVecDotBatchScratchPerBlock bytes per block, 32-byte aligned) and then spends
+// fewer instructions per block pair. Precondition: the y rows come from the partner format's
+// quantize_row, whose codes are never -128; that lets the signed formats multiply with a sign
+// trick a -128 code would overflow.
+using VecDotBatchFn = void (*)(int64_t n, const void* x, const void* y, size_t y_stride, int64_t ny, float* out,
+                               int64_t out_stride, void* scratch);
+inline constexpr size_t kVecDotBatchScratchPerBlock = 72;
 
 struct FormatKernels {
   QuantizeRowFn quantize_row = nullptr;
   DequantizeRowFn dequantize_row = nullptr;
   VecDotFn vec_dot = nullptr;  // null for activation-only formats (q8_1)
+  VecDotBatchFn vec_dot_batch = nullptr;  // optional; without it, batches loop over vec_dot
 };
 
 struct KernelTable {

@@ -1,7 +1,9 @@
 // Products of a quantized weight matrix with float activations, split over OpenMP threads.
 //
 // The activations are quantized once to the weight format's vec_dot partner (q8_0, q8_1 or f32),
-// then every output is one vec_dot of a weight row with an activation row. Rows are split
+// then every output is one vec_dot of a weight row with an activation row; for a batch, the
+// table's vec_dot_batch (where it has one) computes the same floats with each weight row
+// unpacked once. Rows are split
 // statically across threads, so the result does not depend on the thread count.
 #pragma once
 
