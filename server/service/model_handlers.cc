@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "quantd/kernels/kernels.h"
 #include "server/model/model_path.h"
 #include "server/model/quantize_model.h"
@@ -90,13 +91,23 @@ void QuantdService::summarize(const model::Model& m, v1::ModelSummary* out) cons
   out->set_tensor_count(static_cast<int32_t>(m.tensors().size()));
 }
 
+namespace {
+
+// Errors name files as the client named them: the server's directory layout stays private.
+absl::Status in_client_terms(const absl::Status& s, const std::string& resolved, const std::string& requested) {
+  if (s.ok()) return s;
+  return absl::Status(s.code(), absl::StrReplaceAll(s.message(), {{resolved, requested}}));
+}
+
+}  // namespace
+
 grpc::Status QuantdService::LoadModel(grpc::ServerContext*, const v1::LoadModelRequest* request,
                                       v1::LoadModelResponse* response) {
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::string> path = model::resolve_model_path(options_.model_dir, request->path(), true);
   if (!path.ok()) return to_grpc_status(path.status());
   absl::StatusOr<std::shared_ptr<const model::Model>> m = load(request->name(), *path, request->target_type());
-  if (!m.ok()) return to_grpc_status(m.status());
+  if (!m.ok()) return to_grpc_status(in_client_terms(m.status(), *path, request->path()));
   summarize(**m, response->mutable_model());
   response->set_load_micros(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count());
@@ -181,7 +192,9 @@ grpc::Status QuantdService::QuantizeModel(grpc::ServerContext* context, const v1
       model::quantize_model(*source, request->output_name(), options);
   if (!result.ok()) return to_grpc_status(result.status());
   if (!out_path.empty()) {
-    if (absl::Status s = model::write_model(*result->model, options.target, out_path); !s.ok()) return to_grpc_status(s);
+    if (absl::Status s = model::write_model(*result->model, options.target, out_path); !s.ok()) {
+      return to_grpc_status(in_client_terms(s, out_path, request->output_path()));
+    }
     response->set_written_path(request->output_path());
   }
   lease = ComputeGate::Lease(nullptr);

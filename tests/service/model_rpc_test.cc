@@ -212,6 +212,7 @@ TEST_F(ModelRpc, BadRequests) {
     grpc::Status s = load(c.name, c.path, c.type);
     EXPECT_EQ(s.error_code(), c.code) << c.path << ": " << s.error_message();
     EXPECT_FALSE(s.error_message().empty());
+    EXPECT_EQ(s.error_message().find(dir_.dir()), std::string::npos) << "the server's directory leaks: " << s.error_message();
     std::printf("| LoadModel name='%s' path='%s' type='%s' | %d | %s |\n", c.name.c_str(), c.path.c_str(),
                 c.type.c_str(), s.error_code(), s.error_message().c_str());
   }
