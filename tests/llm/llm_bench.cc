@@ -21,6 +21,7 @@
 
 #include <memory>
 
+#include "quantd/kernels/matmul.h"
 #include "server/llm/llama.h"
 #include "server/llm/session.h"
 #include "server/model/model.h"
@@ -85,6 +86,29 @@ double read_bandwidth(int threads) {
     best = std::max(best, n * sizeof(float) / seconds_since(t0) / 1e9);
   }
   (void)sink;
+  return best;
+}
+
+// Tokens/s of the forward pass's matrix products alone (7 per layer, then the output head for
+// the last token), as one decode step (batch 1) or one prefill of `batch` tokens: the figure to
+// put beside a matmul-only run of another library on the same file.
+double matmuls_only(const quantd::llm::Llama& llama, int64_t batch, int threads, int reps) {
+  const quantd::llm::LlamaConfig& c = llama.config();
+  const int64_t widest = std::max(c.n_embd, c.n_ff);
+  std::vector<float> x(batch * widest), y(batch * std::max(widest, c.n_vocab));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+  const quantd::kernels::KernelTable& k = llama.kernel_table();
+  double best = 0;
+  for (int r = 0; r < reps + 1; ++r) {  // the first pass warms up
+    const auto t0 = Clock::now();
+    for (const quantd::llm::LayerWeights& l : llama.layers()) {
+      for (const quantd::kernels::WeightMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) {
+        quantd::kernels::matmul(k, *w, x.data(), batch, y.data(), threads);
+      }
+    }
+    quantd::kernels::matvec(k, llama.output(), x.data(), y.data(), threads);
+    if (r > 0) best = std::max(best, batch / seconds_since(t0));
+  }
   return best;
 }
 
@@ -168,6 +192,8 @@ int main(int argc, char** argv) {
                 "weights | read bandwidth %.2f GB/s -> %.2f of the limit (load average %s)\n",
                 t, prompt, best_prefill, decode, best_decode, best_decode * bytes / 1e9, bw,
                 best_decode * bytes / 1e9 / bw, load_average().c_str());
+    std::printf("threads %d, matrix products only: prefill %.1f tokens/s | decode %.2f tokens/s\n", t,
+                matmuls_only(**llama, prompt, t, reps), matmuls_only(**llama, 1, t, reps));
     if (t == 1) {
       std::printf("threads 1 by CPU time: decode %.2f tokens/s = %.2f GB/s of weights -> %.2f of the read bandwidth\n",
                   best_decode_cpu, best_decode_cpu * bytes / 1e9, best_decode_cpu * bytes / 1e9 / bw);
