@@ -53,6 +53,14 @@ RpcMetricsFactory::RpcMetricsFactory(Metrics* metrics, const std::set<std::strin
     if (s == nullptr) continue;
     for (int i = 0; i < s->method_count(); ++i) methods_.insert(name + "/" + s->method(i)->name());
   }
+  // Series exist at 0 from start-up, so rate() and increase() count each method's first calls
+  // (a series born at its first increment has no earlier sample to rise from).
+  for (const std::string& method : methods_) {
+    const prometheus::Labels ok = {{"method", method}, {"code", "OK"}};
+    metrics_->requests.Add(ok);
+    metrics_->latency.Add(ok, Metrics::latency_buckets());
+    metrics_->in_flight.Add({{"method", method}});
+  }
 }
 
 grpc::experimental::Interceptor* RpcMetricsFactory::CreateServerInterceptor(grpc::experimental::ServerRpcInfo* info) {

@@ -74,6 +74,7 @@ with opslib.TempDir() as tmp:
     good, bad = opslib.write_tensors(tmp)
     q = opslib.Quantd(tmp).start()
     try:
+        before = q.scrape()
         counts = opslib.drive_rpcs(q, good, bad)
         text = q.scrape()
     finally:
@@ -86,6 +87,13 @@ with opslib.TempDir() as tmp:
 
 families, samples = opslib.parse_exposition(text)
 print(f"scrape: {len(families)} families, {sum(len(v) for v in samples.values())} samples; model loaded: {q.model}")
+
+# Every method's OK series exists at 0 before its first call, so rate() counts that call.
+_, samples_before = opslib.parse_exposition(before)
+for method in ("quantd.v1.Quantd/Quantize", "quantd.v1.Quantd/Dequantize", "quantd.v1.Quantd/Generate"):
+    values = [v for text, v in samples_before.get("quantd_requests_total", [])
+              if f'method="{method}"' in text and 'code="OK"' in text]
+    check(values == [0.0], f"quantd_requests_total{{method={method},code=OK}} is 0 before any call (got {values})")
 
 # The RPCs really show up (so the names below are checked against a scrape with data).
 check(opslib.series_value(samples, "quantd_requests_total", method="quantd.v1.Quantd/Quantize", code="OK") == counts["ok"],
