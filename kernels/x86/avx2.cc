@@ -40,6 +40,18 @@ constexpr int kGroup = 8;
 
 float half_to_float(fp16_t h) { return _cvtsh_ss(h); }
 
+// Asks for the bytes [p + kPrefetchDistance, + bytes) ahead of use. A block-format row streamed
+// from DRAM by one core otherwise alternates between computing and waiting: the hardware
+// prefetcher alone does not run far enough ahead (q8_0/q4_0 decode measured 20-35% faster with
+// it; the float dots, lighter on compute, measured slower and do without). Prefetches past the
+// end of a row fetch the start of the next one and never fault.
+constexpr size_t kPrefetchDistance = 2048;
+void prefetch_ahead(const void* p, size_t bytes) {
+  // Integer arithmetic: the address may lie past the end of the row's array.
+  const uintptr_t base = reinterpret_cast<uintptr_t>(p) + kPrefetchDistance;
+  for (size_t off = 0; off < bytes; off += 64) _mm_prefetch(reinterpret_cast<const char*>(base + off), _MM_HINT_T0);
+}
+
 __m256 broadcast_half(fp16_t h) { return _mm256_set1_ps(half_to_float(h)); }
 
 int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -668,18 +680,21 @@ __m256i fold8_add_epi16(const __m256i p[kGroup]) {
   return _mm256_add_epi32(_mm256_permute2x128_si256(c0, c1, 0x20), _mm256_permute2x128_si256(c0, c1, 0x31));
 }
 
+
 // Dot supplies X and Y (block types), fold(p[8]) (the eight blocks' exact sums),
 // terms(x_scales, y, count, sums) and ref_term(x, y). The loop computes the dots of x with C
 // rows y[0..C) side by side (independent chains for the out-of-order core); partial(c, b)
 // gives block pair b's integer sum with row c as a vector of partial sums, scales(b, count)
-// the x scales of blocks b..b+count.
-template <typename Dot, int C, typename Partial, typename Scales>
+// the x scales of blocks b..b+count. kStream: x comes from memory once (vec_dot), so it is
+// prefetched; the batched dots read it from cache.
+template <typename Dot, int C, bool kStream, typename Partial, typename Scales>
 void block_dot_loop(int64_t nb, const typename Dot::X* x, const typename Dot::Y* const* y, Partial partial,
                     Scales scales, float* out) {
   __m128 acc[C];
   for (int c = 0; c < C; ++c) acc[c] = _mm_setzero_ps();
   int64_t b = 0;
   for (; b + 8 <= nb; b += 8) {
+    if constexpr (kStream) prefetch_ahead(x + b, 8 * sizeof(typename Dot::X));
     const XScales xs = scales(b, 8);
     for (int c = 0; c < C; ++c) {
       __m256i p[kGroup];
@@ -711,7 +726,7 @@ float block_dot(int64_t n, const void* vx, const void* vy) {
   const auto* x = static_cast<const typename Dot::X*>(vx);
   const auto* y = static_cast<const typename Dot::Y*>(vy);
   float out;
-  block_dot_loop<Dot, 1>(
+  block_dot_loop<Dot, 1, true>(
       n / kBlockSize, x, &y, [&](int, int64_t b) { return Dot::partial(x[b], y[b]); },
       [&](int64_t b, int count) { return x_scales(x + b, count); }, &out);
   return out;
@@ -750,7 +765,7 @@ void block_dot_batch(int64_t n, const void* vx, const void* vy, size_t y_stride,
       y[c] = reinterpret_cast<const typename Dot::Y*>(static_cast<const uint8_t*>(vy) + (j + c) * y_stride);
     }
     float r[C];
-    block_dot_loop<Dot, C>(
+    block_dot_loop<Dot, C, false>(
         nb, x, y, [&](int c, int64_t b) { return Dot::batch_partial(codes + 2 * b, y[c][b].qs); }, scales, r);
     for (int c = 0; c < C; ++c) out[(j + c) * out_stride] = r[c];
   };
