@@ -44,11 +44,6 @@ struct MullDot {
   }
 };
 
-float vec_dot_q4_0_q8_0_neon(int64_t n, const void* x, const void* y) { return vec_dot_q4_0_q8_0<MullDot>(n, x, y); }
-float vec_dot_q4_1_q8_1_neon(int64_t n, const void* x, const void* y) { return vec_dot_q4_1_q8_1<MullDot>(n, x, y); }
-float vec_dot_q5_0_q8_0_neon(int64_t n, const void* x, const void* y) { return vec_dot_q5_0_q8_0<MullDot>(n, x, y); }
-float vec_dot_q5_1_q8_1_neon(int64_t n, const void* x, const void* y) { return vec_dot_q5_1_q8_1<MullDot>(n, x, y); }
-float vec_dot_q8_0_q8_0_neon(int64_t n, const void* x, const void* y) { return vec_dot_q8_0_q8_0<MullDot>(n, x, y); }
 
 // --- Block statistics -----------------------------------------------------------------------
 
@@ -442,12 +437,13 @@ void fill_neon_table(KernelTable* t) {
   set(Format::kF32, {ref::quantize_row_f32, ref::dequantize_row_f32, vec_dot_f32_f32_neon});
   set(Format::kF16, {quantize_row_f16_neon, dequantize_row_f16_neon, vec_dot_f16_f32_neon});
   set(Format::kBF16, {quantize_row_bf16_neon, dequantize_row_bf16_neon, vec_dot_bf16_f32_neon});
-  set(Format::kQ4_0, {quantize_row_q4_0_neon, dequantize_row_q4_0_neon, vec_dot_q4_0_q8_0_neon});
-  set(Format::kQ4_1, {quantize_row_q4_1_neon, dequantize_row_q4_1_neon, vec_dot_q4_1_q8_1_neon});
-  set(Format::kQ5_0, {quantize_row_q5_0_neon, dequantize_row_q5_0_neon, vec_dot_q5_0_q8_0_neon});
-  set(Format::kQ5_1, {quantize_row_q5_1_neon, dequantize_row_q5_1_neon, vec_dot_q5_1_q8_1_neon});
-  set(Format::kQ8_0, {quantize_row_q8_0_neon, dequantize_row_q8_0_neon, vec_dot_q8_0_q8_0_neon});
+  set(Format::kQ4_0, {quantize_row_q4_0_neon, dequantize_row_q4_0_neon});
+  set(Format::kQ4_1, {quantize_row_q4_1_neon, dequantize_row_q4_1_neon});
+  set(Format::kQ5_0, {quantize_row_q5_0_neon, dequantize_row_q5_0_neon});
+  set(Format::kQ5_1, {quantize_row_q5_1_neon, dequantize_row_q5_1_neon});
+  set(Format::kQ8_0, {quantize_row_q8_0_neon, dequantize_row_q8_0_neon});
   set(Format::kQ8_1, {quantize_row_q8_1_neon, dequantize_row_q8_1_neon, nullptr});
+  set_block_dots<MullDot>(t);
 }
 
 }  // namespace quantd::kernels

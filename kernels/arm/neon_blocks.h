@@ -19,6 +19,7 @@
 
 #include "internal/reference.h"
 #include "quantd/kernels/formats.h"
+#include "quantd/kernels/kernels.h"
 
 namespace quantd::kernels {
 namespace {
@@ -80,117 +81,101 @@ inline int32x4_t block_sums4(const int32x4_t part[4]) {
 //
 // Dot is the integer kernel: Dot::small(x0, y0, x1, y1) for codes of magnitude <= 32 and
 // Dot::full for any int8 codes each return int32 lanes whose total is x0.y0 + x1.y1.
+// Codes describes a weight format: X and Y (block types), codes(x, lo, hi) (its 32 codes as
+// signed bytes, the zero point of the symmetric formats already subtracted), kFull (codes
+// may be any int8) and ref_term (the reference's term, for the tail blocks). Formats with an
+// m field are the offset formats, whose term adds m * s.
 
-// The lanes of the vector loop, then blocks [b, nb) through the reference's block term.
-template <typename Term>
-inline float finish_block_dot(float32x4_t acc, int64_t b, int64_t nb, Term term) {
+struct Q4_0Codes {
+  using X = BlockQ4_0;
+  using Y = BlockQ8_0;
+  static constexpr bool kFull = false;
+  static void codes(const X& x, int8x16_t* lo, int8x16_t* hi) { load_q4(x.qs, 8, lo, hi); }
+  static float ref_term(const X& x, const Y& y) { return ref::block_term_q4_0_q8_0(x, y); }
+};
+
+struct Q4_1Codes {
+  using X = BlockQ4_1;
+  using Y = BlockQ8_1;
+  static constexpr bool kFull = false;
+  static void codes(const X& x, int8x16_t* lo, int8x16_t* hi) { load_q4(x.qs, 0, lo, hi); }
+  static float ref_term(const X& x, const Y& y) { return ref::block_term_q4_1_q8_1(x, y); }
+};
+
+struct Q5_0Codes {
+  using X = BlockQ5_0;
+  using Y = BlockQ8_0;
+  static constexpr bool kFull = false;
+  static void codes(const X& x, int8x16_t* lo, int8x16_t* hi) { load_q5(x.qs, x.qh, 16, lo, hi); }
+  static float ref_term(const X& x, const Y& y) { return ref::block_term_q5_0_q8_0(x, y); }
+};
+
+struct Q5_1Codes {
+  using X = BlockQ5_1;
+  using Y = BlockQ8_1;
+  static constexpr bool kFull = false;
+  static void codes(const X& x, int8x16_t* lo, int8x16_t* hi) { load_q5(x.qs, x.qh, 0, lo, hi); }
+  static float ref_term(const X& x, const Y& y) { return ref::block_term_q5_1_q8_1(x, y); }
+};
+
+struct Q8_0Codes {
+  using X = BlockQ8_0;
+  using Y = BlockQ8_0;
+  static constexpr bool kFull = true;
+  static void codes(const X& x, int8x16_t* lo, int8x16_t* hi) {
+    *lo = vld1q_s8(x.qs);
+    *hi = vld1q_s8(x.qs + 16);
+  }
+  static float ref_term(const X& x, const Y& y) { return ref::block_term_q8_0_q8_0(x, y); }
+};
+
+// The float terms of four blocks from their exact integer sums, as ref::block_term_* builds
+// them: (float)sum * (dx * dy), plus mx * sy for the offset formats.
+template <typename X, typename Y>
+inline float32x4_t block_terms4(const X* x, const Y* y, int32x4_t sums) {
+  const float32x4_t d = vmulq_f32(load_halves4(x, &X::d), load_halves4(y, &Y::d));
+  if constexpr (requires { &X::m; }) {
+    const float32x4_t ms = vmulq_f32(load_halves4(x, &X::m), load_halves4(y, &Y::s));
+    return vaddq_f32(vmulq_f32(d, vcvtq_f32_s32(sums)), ms);
+  } else {
+    return vmulq_f32(vcvtq_f32_s32(sums), d);
+  }
+}
+
+// vec_dot for one format: four blocks per iteration into lanes b % 4, then the reference's
+// terms for the tail, folded as ref::reduce_block_lanes folds.
+template <typename Dot, typename Codes>
+float block_dot(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const typename Codes::X*>(vx);
+  const auto* y = static_cast<const typename Codes::Y*>(vy);
+  const int64_t nb = n / kBlockSize;
+  float32x4_t acc = vdupq_n_f32(0.0f);
+  int64_t b = 0;
+  for (; b + 4 <= nb; b += 4) {
+    int32x4_t part[4];
+    for (int k = 0; k < 4; ++k) {
+      int8x16_t lo, hi;
+      Codes::codes(x[b + k], &lo, &hi);
+      const int8x16_t y0 = vld1q_s8(y[b + k].qs), y1 = vld1q_s8(y[b + k].qs + 16);
+      part[k] = Codes::kFull ? Dot::full(lo, y0, hi, y1) : Dot::small(lo, y0, hi, y1);
+    }
+    acc = vaddq_f32(acc, block_terms4(x + b, y + b, block_sums4(part)));
+  }
   float lanes[ref::kBlockLanes];
   vst1q_f32(lanes, acc);
-  for (; b < nb; ++b) lanes[b % ref::kBlockLanes] += term(b);
+  for (; b < nb; ++b) lanes[b % ref::kBlockLanes] += Codes::ref_term(x[b], y[b]);
   return ref::reduce_block_lanes(lanes);
 }
 
+// The table entries of one ISA's integer kernel Dot, by format.
 template <typename Dot>
-float vec_dot_q4_0_q8_0(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const BlockQ4_0*>(vx);
-  const auto* y = static_cast<const BlockQ8_0*>(vy);
-  const int64_t nb = n / kBlockSize;
-  float32x4_t acc = vdupq_n_f32(0.0f);
-  int64_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    int32x4_t part[4];
-    for (int k = 0; k < 4; ++k) {
-      int8x16_t lo, hi;
-      load_q4(x[b + k].qs, 8, &lo, &hi);
-      part[k] = Dot::small(lo, vld1q_s8(y[b + k].qs), hi, vld1q_s8(y[b + k].qs + 16));
-    }
-    // (float)sum * (dx * dy), as ref::block_term_q4_0_q8_0.
-    const float32x4_t d = vmulq_f32(load_halves4(x + b, &BlockQ4_0::d), load_halves4(y + b, &BlockQ8_0::d));
-    acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(block_sums4(part)), d));
-  }
-  return finish_block_dot(acc, b, nb, [&](int64_t i) { return ref::block_term_q4_0_q8_0(x[i], y[i]); });
-}
-
-template <typename Dot>
-float vec_dot_q4_1_q8_1(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const BlockQ4_1*>(vx);
-  const auto* y = static_cast<const BlockQ8_1*>(vy);
-  const int64_t nb = n / kBlockSize;
-  float32x4_t acc = vdupq_n_f32(0.0f);
-  int64_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    int32x4_t part[4];
-    for (int k = 0; k < 4; ++k) {
-      int8x16_t lo, hi;
-      load_q4(x[b + k].qs, 0, &lo, &hi);
-      part[k] = Dot::small(lo, vld1q_s8(y[b + k].qs), hi, vld1q_s8(y[b + k].qs + 16));
-    }
-    // (dx * dy) * (float)sum + mx * sy, as ref::block_term_q4_1_q8_1.
-    const float32x4_t d = vmulq_f32(load_halves4(x + b, &BlockQ4_1::d), load_halves4(y + b, &BlockQ8_1::d));
-    const float32x4_t ms = vmulq_f32(load_halves4(x + b, &BlockQ4_1::m), load_halves4(y + b, &BlockQ8_1::s));
-    acc = vaddq_f32(acc, vaddq_f32(vmulq_f32(d, vcvtq_f32_s32(block_sums4(part))), ms));
-  }
-  return finish_block_dot(acc, b, nb, [&](int64_t i) { return ref::block_term_q4_1_q8_1(x[i], y[i]); });
-}
-
-template <typename Dot>
-float vec_dot_q5_0_q8_0(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const BlockQ5_0*>(vx);
-  const auto* y = static_cast<const BlockQ8_0*>(vy);
-  const int64_t nb = n / kBlockSize;
-  float32x4_t acc = vdupq_n_f32(0.0f);
-  int64_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    int32x4_t part[4];
-    for (int k = 0; k < 4; ++k) {
-      int8x16_t lo, hi;
-      load_q5(x[b + k].qs, x[b + k].qh, 16, &lo, &hi);
-      part[k] = Dot::small(lo, vld1q_s8(y[b + k].qs), hi, vld1q_s8(y[b + k].qs + 16));
-    }
-    const float32x4_t d = vmulq_f32(load_halves4(x + b, &BlockQ5_0::d), load_halves4(y + b, &BlockQ8_0::d));
-    acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(block_sums4(part)), d));
-  }
-  return finish_block_dot(acc, b, nb, [&](int64_t i) { return ref::block_term_q5_0_q8_0(x[i], y[i]); });
-}
-
-template <typename Dot>
-float vec_dot_q5_1_q8_1(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const BlockQ5_1*>(vx);
-  const auto* y = static_cast<const BlockQ8_1*>(vy);
-  const int64_t nb = n / kBlockSize;
-  float32x4_t acc = vdupq_n_f32(0.0f);
-  int64_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    int32x4_t part[4];
-    for (int k = 0; k < 4; ++k) {
-      int8x16_t lo, hi;
-      load_q5(x[b + k].qs, x[b + k].qh, 0, &lo, &hi);
-      part[k] = Dot::small(lo, vld1q_s8(y[b + k].qs), hi, vld1q_s8(y[b + k].qs + 16));
-    }
-    const float32x4_t d = vmulq_f32(load_halves4(x + b, &BlockQ5_1::d), load_halves4(y + b, &BlockQ8_1::d));
-    const float32x4_t ms = vmulq_f32(load_halves4(x + b, &BlockQ5_1::m), load_halves4(y + b, &BlockQ8_1::s));
-    acc = vaddq_f32(acc, vaddq_f32(vmulq_f32(d, vcvtq_f32_s32(block_sums4(part))), ms));
-  }
-  return finish_block_dot(acc, b, nb, [&](int64_t i) { return ref::block_term_q5_1_q8_1(x[i], y[i]); });
-}
-
-template <typename Dot>
-float vec_dot_q8_0_q8_0(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const BlockQ8_0*>(vx);
-  const auto* y = static_cast<const BlockQ8_0*>(vy);
-  const int64_t nb = n / kBlockSize;
-  float32x4_t acc = vdupq_n_f32(0.0f);
-  int64_t b = 0;
-  for (; b + 4 <= nb; b += 4) {
-    int32x4_t part[4];
-    for (int k = 0; k < 4; ++k) {
-      part[k] = Dot::full(vld1q_s8(x[b + k].qs), vld1q_s8(y[b + k].qs), vld1q_s8(x[b + k].qs + 16),
-                          vld1q_s8(y[b + k].qs + 16));
-    }
-    const float32x4_t d = vmulq_f32(load_halves4(x + b, &BlockQ8_0::d), load_halves4(y + b, &BlockQ8_0::d));
-    acc = vaddq_f32(acc, vmulq_f32(vcvtq_f32_s32(block_sums4(part)), d));
-  }
-  return finish_block_dot(acc, b, nb, [&](int64_t i) { return ref::block_term_q8_0_q8_0(x[i], y[i]); });
+void set_block_dots(KernelTable* t) {
+  auto set = [t](Format f, VecDotFn dot) { t->by_id[static_cast<uint32_t>(f)].vec_dot = dot; };
+  set(Format::kQ4_0, block_dot<Dot, Q4_0Codes>);
+  set(Format::kQ4_1, block_dot<Dot, Q4_1Codes>);
+  set(Format::kQ5_0, block_dot<Dot, Q5_0Codes>);
+  set(Format::kQ5_1, block_dot<Dot, Q5_1Codes>);
+  set(Format::kQ8_0, block_dot<Dot, Q8_0Codes>);
 }
 
 }  // namespace

@@ -23,33 +23,12 @@ struct SdotDot {
   static int32x4_t small(int8x16_t x0, int8x16_t y0, int8x16_t x1, int8x16_t y1) { return full(x0, y0, x1, y1); }
 };
 
-float vec_dot_q4_0_q8_0_neon_dotprod(int64_t n, const void* x, const void* y) {
-  return vec_dot_q4_0_q8_0<SdotDot>(n, x, y);
-}
-float vec_dot_q4_1_q8_1_neon_dotprod(int64_t n, const void* x, const void* y) {
-  return vec_dot_q4_1_q8_1<SdotDot>(n, x, y);
-}
-float vec_dot_q5_0_q8_0_neon_dotprod(int64_t n, const void* x, const void* y) {
-  return vec_dot_q5_0_q8_0<SdotDot>(n, x, y);
-}
-float vec_dot_q5_1_q8_1_neon_dotprod(int64_t n, const void* x, const void* y) {
-  return vec_dot_q5_1_q8_1<SdotDot>(n, x, y);
-}
-float vec_dot_q8_0_q8_0_neon_dotprod(int64_t n, const void* x, const void* y) {
-  return vec_dot_q8_0_q8_0<SdotDot>(n, x, y);
-}
-
 }  // namespace
 
 void fill_neon_dotprod_table(KernelTable* t) {
   // The std::array accessor is inlined (-O3); scripts/test-arm64.sh checks that this object
   // defines no weak symbol.
-  auto set_dot = [t](Format f, VecDotFn dot) { t->by_id[static_cast<uint32_t>(f)].vec_dot = dot; };
-  set_dot(Format::kQ4_0, vec_dot_q4_0_q8_0_neon_dotprod);
-  set_dot(Format::kQ4_1, vec_dot_q4_1_q8_1_neon_dotprod);
-  set_dot(Format::kQ5_0, vec_dot_q5_0_q8_0_neon_dotprod);
-  set_dot(Format::kQ5_1, vec_dot_q5_1_q8_1_neon_dotprod);
-  set_dot(Format::kQ8_0, vec_dot_q8_0_q8_0_neon_dotprod);
+  set_block_dots<SdotDot>(t);
 }
 
 }  // namespace quantd::kernels
