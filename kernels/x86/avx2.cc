@@ -680,7 +680,6 @@ __m256i fold8_add_epi16(const __m256i p[kGroup]) {
   return _mm256_add_epi32(_mm256_permute2x128_si256(c0, c1, 0x20), _mm256_permute2x128_si256(c0, c1, 0x31));
 }
 
-
 // Dot supplies X and Y (block types), fold(p[8]) (the eight blocks' exact sums),
 // terms(x_scales, y, count, sums) and ref_term(x, y). The loop computes the dots of x with C
 // rows y[0..C) side by side (independent chains for the out-of-order core); partial(c, b)
@@ -789,8 +788,9 @@ __m256i signed_pairs(const __m256i* c, const int8_t* y) {
 
 // The 4- and 5-bit formats keep int16 pair sums (maddubs: unsigned codes times int8); any four
 // pairs (eight products) stay within int16 for codes up to 31, so fold8_add_epi16 applies.
-// The zero point is applied as a second maddubs on y, not with the abs/sign trick, which
-// overflows for a -128 code in y: every sum here is exact for any bytes.
+// In vec_dot the zero point is applied as a second maddubs on y, not with the abs/sign trick,
+// which overflows for a -128 code in y: every vec_dot sum is exact for any bytes. The batched
+// dots use the sign trick under their precondition (no -128 in y).
 
 struct DotQ4_0 {
   using X = BlockQ4_0;
