@@ -273,49 +273,24 @@ void store_scaled(int8x16_t q, float32x4_t d, float32x4_t m, float* y) {
   }
 }
 
-void dequantize_row_q4_0_neon(const void* vx, float* y, int64_t n) {
-  const auto* x = static_cast<const BlockQ4_0*>(vx);
+// The 4- and 5-bit formats: (float)code * d, + m for the offset formats, with the codes as
+// neon_blocks.h's Codes unpacks them for the dot products (zero point already subtracted).
+template <typename Codes>
+void dequantize_row_blocks(const void* vx, float* y, int64_t n) {
+  using X = typename Codes::X;
+  const auto* x = static_cast<const X*>(vx);
   for (int64_t i = 0; i < n / kBlockSize; ++i, y += kBlockSize) {
     const float32x4_t d = vdupq_n_f32(from_half(x[i].d));
     int8x16_t lo, hi;
-    load_q4(x[i].qs, 8, &lo, &hi);
-    store_scaled<false>(lo, d, d, y);
-    store_scaled<false>(hi, d, d, y + 16);
-  }
-}
-
-void dequantize_row_q4_1_neon(const void* vx, float* y, int64_t n) {
-  const auto* x = static_cast<const BlockQ4_1*>(vx);
-  for (int64_t i = 0; i < n / kBlockSize; ++i, y += kBlockSize) {
-    const float32x4_t d = vdupq_n_f32(from_half(x[i].d));
-    const float32x4_t m = vdupq_n_f32(from_half(x[i].m));
-    int8x16_t lo, hi;
-    load_q4(x[i].qs, 0, &lo, &hi);
-    store_scaled<true>(lo, d, m, y);
-    store_scaled<true>(hi, d, m, y + 16);
-  }
-}
-
-void dequantize_row_q5_0_neon(const void* vx, float* y, int64_t n) {
-  const auto* x = static_cast<const BlockQ5_0*>(vx);
-  for (int64_t i = 0; i < n / kBlockSize; ++i, y += kBlockSize) {
-    const float32x4_t d = vdupq_n_f32(from_half(x[i].d));
-    int8x16_t lo, hi;
-    load_q5(x[i].qs, x[i].qh, 16, &lo, &hi);
-    store_scaled<false>(lo, d, d, y);
-    store_scaled<false>(hi, d, d, y + 16);
-  }
-}
-
-void dequantize_row_q5_1_neon(const void* vx, float* y, int64_t n) {
-  const auto* x = static_cast<const BlockQ5_1*>(vx);
-  for (int64_t i = 0; i < n / kBlockSize; ++i, y += kBlockSize) {
-    const float32x4_t d = vdupq_n_f32(from_half(x[i].d));
-    const float32x4_t m = vdupq_n_f32(from_half(x[i].m));
-    int8x16_t lo, hi;
-    load_q5(x[i].qs, x[i].qh, 0, &lo, &hi);
-    store_scaled<true>(lo, d, m, y);
-    store_scaled<true>(hi, d, m, y + 16);
+    Codes::codes(x[i], &lo, &hi);
+    if constexpr (requires { &X::m; }) {
+      const float32x4_t m = vdupq_n_f32(from_half(x[i].m));
+      store_scaled<true>(lo, d, m, y);
+      store_scaled<true>(hi, d, m, y + 16);
+    } else {
+      store_scaled<false>(lo, d, d, y);
+      store_scaled<false>(hi, d, d, y + 16);
+    }
   }
 }
 
@@ -437,10 +412,10 @@ void fill_neon_table(KernelTable* t) {
   set(Format::kF32, {ref::quantize_row_f32, ref::dequantize_row_f32, vec_dot_f32_f32_neon});
   set(Format::kF16, {quantize_row_f16_neon, dequantize_row_f16_neon, vec_dot_f16_f32_neon});
   set(Format::kBF16, {quantize_row_bf16_neon, dequantize_row_bf16_neon, vec_dot_bf16_f32_neon});
-  set(Format::kQ4_0, {quantize_row_q4_0_neon, dequantize_row_q4_0_neon});
-  set(Format::kQ4_1, {quantize_row_q4_1_neon, dequantize_row_q4_1_neon});
-  set(Format::kQ5_0, {quantize_row_q5_0_neon, dequantize_row_q5_0_neon});
-  set(Format::kQ5_1, {quantize_row_q5_1_neon, dequantize_row_q5_1_neon});
+  set(Format::kQ4_0, {quantize_row_q4_0_neon, dequantize_row_blocks<Q4_0Codes>});
+  set(Format::kQ4_1, {quantize_row_q4_1_neon, dequantize_row_blocks<Q4_1Codes>});
+  set(Format::kQ5_0, {quantize_row_q5_0_neon, dequantize_row_blocks<Q5_0Codes>});
+  set(Format::kQ5_1, {quantize_row_q5_1_neon, dequantize_row_blocks<Q5_1Codes>});
   set(Format::kQ8_0, {quantize_row_q8_0_neon, dequantize_row_q8_0_neon});
   set(Format::kQ8_1, {quantize_row_q8_1_neon, dequantize_row_q8_1_neon, nullptr});
   set_block_dots<MullDot>(t);
