@@ -5,12 +5,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/common/status.h"
 #include "server/llm/session.h"
 
 namespace quantd::llm {
 namespace {
-
-absl::string_view sv(std::string_view s) { return {s.data(), s.size()}; }
 
 const model::ModelTensor* find(const model::Model& m, const std::string& name, absl::Status* error) {
   const model::ModelTensor* t = m.tensor(name);

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/model/gguf.h"
 #include "server/model/gguf_parser.h"
-#include "server/model/status_macros.h"
+#include "server/common/status.h"
 
 namespace quantd::model {
 namespace {
@@ -25,7 +25,7 @@ absl::Status open_error(const std::string& path, const char* what, int err) {
 
 absl::Status key_error(const std::string& key, const GgufValue& v, std::string_view expected) {
   return absl::InvalidArgumentError(absl::StrCat("metadata key '", key, "' has type ", gguf_type_name(v.type),
-                                                 ", expected ", internal::sv(expected)));
+                                                 ", expected ", sv(expected)));
 }
 
 }  // namespace

@@ -16,7 +16,7 @@
 #include "quantd/kernels/formats.h"
 #include "server/model/gguf.h"
 #include "server/model/gguf_parser.h"
-#include "server/model/status_macros.h"
+#include "server/common/status.h"
 
 static_assert(std::endian::native == std::endian::little,
               "the GGUF reader reads little-endian fields in place");
@@ -24,7 +24,7 @@ static_assert(std::endian::native == std::endian::little,
 namespace quantd::model {
 namespace {
 
-using internal::sv;
+using ::quantd::sv;
 
 constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian u32
 constexpr uint64_t kDefaultAlignment = 32;

@@ -16,12 +16,12 @@
 #include "absl/strings/str_cat.h"
 #include "quantd/kernels/formats.h"
 #include "server/model/gguf.h"
-#include "server/model/status_macros.h"
+#include "server/common/status.h"
 
 namespace quantd::model {
 namespace {
 
-using internal::sv;
+using ::quantd::sv;
 
 constexpr uint32_t kVersion = 3;
 

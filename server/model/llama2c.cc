@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "quantd/kernels/formats.h"
-#include "server/model/status_macros.h"
+#include "server/common/status.h"
 
 namespace quantd::model {
 namespace {

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "quantd/kernels/formats.h"
-#include "server/model/status_macros.h"
+#include "server/common/status.h"
 
 namespace quantd::model {
 namespace {
@@ -73,7 +73,7 @@ absl::Status check_shape(const GgufFile& f, const std::string& name, std::vector
   }
   if (f32_only && t->ggml_type != static_cast<uint32_t>(kernels::Format::kF32)) {
     return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' has type ",
-                                                   internal::sv(ggml_type_name(t->ggml_type)),
+                                                   sv(ggml_type_name(t->ggml_type)),
                                                    ", expected f32 for a norm"));
   }
   return absl::OkStatus();

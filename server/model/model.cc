@@ -8,7 +8,7 @@
 #include "quantd/kernels/kernels.h"
 #include "server/model/llama_params.h"
 #include "server/model/requantize.h"
-#include "server/model/status_macros.h"
+#include "server/common/status.h"
 
 namespace quantd::model {
 namespace {

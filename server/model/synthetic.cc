@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "quantd/kernels/kernels.h"
 #include "server/model/gguf.h"
-#include "server/model/status_macros.h"
+#include "server/common/status.h"
 
 namespace quantd::model {
 namespace {

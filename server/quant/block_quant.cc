@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/quant/buffer.h"
 #include "server/quant/parallel.h"
-#include "server/quant/strings.h"
+#include "server/common/status.h"
 
 namespace quantd::quant::internal {
 namespace {

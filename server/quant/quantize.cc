@@ -15,7 +15,7 @@
 #include "server/quant/layout.h"
 #include "server/quant/parallel.h"
 #include "server/quant/range.h"
-#include "server/quant/strings.h"
+#include "server/common/status.h"
 
 namespace quantd::quant {
 namespace {
@@ -73,7 +73,7 @@ absl::Status check_data_size(const QuantizedTensor& q, uint64_t expected, int64_
   if (q.data.size() == expected) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       "data: ", q.data.size(), " bytes, expected ", expected, " for ", n, " values of ",
-      internal::sv(scheme_name(q.scheme)), " (truncated or corrupted)"));
+      sv(scheme_name(q.scheme)), " (truncated or corrupted)"));
 }
 
 // Scales and zero points of an int-scheme tensor, one per slice, as params.
@@ -82,7 +82,7 @@ absl::StatusOr<std::vector<IntParams>> read_params(const QuantizedTensor& q, int
   if (q.scales.size() != count) {
     return absl::InvalidArgumentError(
         absl::StrCat("scales: ", q.scales.size(), " values, expected ", slices, " (one per ",
-                     internal::sv(granularity_name(q.granularity)), " slice)"));
+                     sv(granularity_name(q.granularity)), " slice)"));
   }
   const bool sym = is_symmetric(q.scheme);
   if (!(q.zero_points.size() == count || (sym && q.zero_points.empty()))) {
@@ -103,7 +103,7 @@ absl::StatusOr<std::vector<IntParams>> read_params(const QuantizedTensor& q, int
     if (zp < 0 || zp > zp_max) {
       return absl::InvalidArgumentError(absl::StrCat("zero_points[", i, "] = ", zp,
                                                      ": expected in [0, ", zp_max, "] for ",
-                                                     internal::sv(scheme_name(q.scheme))));
+                                                     sv(scheme_name(q.scheme))));
     }
     params[i] = {s, zp};
   }
@@ -148,7 +148,7 @@ absl::Status dequantize(const kernels::KernelTable& k, const QuantizedTensor& q,
     if (!q.scales.empty() || !q.zero_points.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("scales / zero_points: ", q.scales.size(), " / ", q.zero_points.size(),
-                       " values, expected none: ", internal::sv(scheme_name(q.scheme)),
+                       " values, expected none: ", sv(scheme_name(q.scheme)),
                        " keeps its scales in the blocks"));
     }
     if (absl::Status s = check_data_size(q, internal::block_data_bytes(q.scheme, n), n); !s.ok()) {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "quantd/kernels/formats.h"
 #include "server/quant/quantize.h"
-#include "server/quant/strings.h"
+#include "server/common/status.h"
 
 namespace quantd::quant {
 namespace {
@@ -49,10 +49,10 @@ absl::Status check_shape(std::span<const int64_t> shape) {
 }
 
 absl::Status check_block_scheme(std::span<const int64_t> shape, const QuantSpec& spec) {
-  const absl::string_view name = internal::sv(scheme_name(spec.scheme));
+  const absl::string_view name = sv(scheme_name(spec.scheme));
   if (spec.granularity != Granularity::kPerBlock && spec.granularity != Granularity::kPerTensor) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "granularity = ", internal::sv(granularity_name(spec.granularity)), ": not valid for ",
+        "granularity = ", sv(granularity_name(spec.granularity)), ": not valid for ",
         name,
         ", which has its own 32-value blocks; expected per_block (or per_tensor, its alias)"));
   }
@@ -77,7 +77,7 @@ absl::Status check_int_granularity(std::span<const int64_t> shape, const QuantSp
     case Granularity::kPerBlock:
       return absl::InvalidArgumentError(
           absl::StrCat("granularity = per_block: only for the block schemes (q4_0 .. q8_0); ",
-                       internal::sv(scheme_name(spec.scheme)),
+                       sv(scheme_name(spec.scheme)),
                        " expected per_tensor, per_channel or per_group"));
     case Granularity::kPerChannel:
       if (spec.axis < -rank || spec.axis >= rank) {

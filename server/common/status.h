@@ -1,5 +1,7 @@
-// Internal: early-return helpers for absl::Status / StatusOr (Debian's Abseil 20220623 has
-// no public ASSIGN_OR_RETURN), and the std::string_view -> absl::string_view bridge StrCat needs.
+// Early-return helpers for absl::Status / StatusOr, shared by every server library (Debian's
+// Abseil 20220623 has no public RETURN_IF_ERROR / ASSIGN_OR_RETURN), and the
+// std::string_view -> absl::string_view bridge StrCat needs (Debian's Abseil is built with its
+// own absl::string_view, not an alias of std::string_view).
 #pragma once
 
 #include <string_view>
@@ -24,8 +26,8 @@
   if (!tmp.ok()) return tmp.status();                 \
   lhs = std::move(tmp).value()
 
-namespace quantd::model::internal {
+namespace quantd {
 
 inline absl::string_view sv(std::string_view s) { return {s.data(), s.size()}; }
 
-}  // namespace quantd::model::internal
+}  // namespace quantd
