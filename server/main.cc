@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     exposer->RegisterCollectable(process);
   }
 
-  quantd::service::ServiceOptions options;
+  quantd::engine::EngineOptions options;
   options.metrics = &metrics;
   options.model_dir = absl::GetFlag(FLAGS_model_dir);
   options.max_generations = std::max(1, absl::GetFlag(FLAGS_max_generations));
@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   options.threads = threads;
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.max_tensor_bytes = absl::GetFlag(FLAGS_max_tensor_bytes);
-  quantd::service::QuantdService service(options);
+  quantd::engine::Engine engine(options);
   for (const std::string& spec : absl::GetFlag(FLAGS_model)) {
     const size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -115,12 +115,16 @@ int main(int argc, char** argv) {
       type = path.substr(colon + 1);
       path = path.substr(0, colon);
     }
-    if (absl::Status s = service.load_local(spec.substr(0, eq), path, type); !s.ok()) {
-      std::fprintf(stderr, "quantd: --model %s: %s\n", spec.c_str(), s.ToString().c_str());
+    absl::StatusOr<quantd::engine::ModelSummary> loaded = engine.load_startup_model(spec.substr(0, eq), path, type);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "quantd: --model %s: %s\n", spec.c_str(), loaded.status().ToString().c_str());
       return 1;
     }
     std::fprintf(stderr, "quantd: loaded model %s from %s\n", spec.substr(0, eq).c_str(), path.c_str());
   }
+  quantd::service::ServiceOptions service_options;
+  service_options.max_workers = absl::GetFlag(FLAGS_grpc_max_threads);
+  quantd::service::QuantdService service(engine, service_options);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

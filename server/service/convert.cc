@@ -114,7 +114,7 @@ absl::StatusOr<int64_t> checked_element_count(const google::protobuf::RepeatedFi
   return count;
 }
 
-absl::StatusOr<FloatView> float_view(v1::DType dtype, const google::protobuf::RepeatedField<int64_t>& shape,
+absl::StatusOr<engine::FloatTensor> float_view(v1::DType dtype, const google::protobuf::RepeatedField<int64_t>& shape,
                                      const std::string& data, std::vector<float>* storage,
                                      const char* field) {
   if (dtype != v1::DTYPE_F32 && dtype != v1::DTYPE_F16 && dtype != v1::DTYPE_BF16) {
@@ -130,8 +130,9 @@ absl::StatusOr<FloatView> float_view(v1::DType dtype, const google::protobuf::Re
     return absl::InvalidArgumentError(absl::StrCat(field, ".data has ", data.size(), " bytes; shape and dtype need ",
                                                    *count, " x ", size, " bytes"));
   }
-  FloatView v;
+  engine::FloatTensor v;
   v.count = *count;
+  v.source_bytes_per_value = size;
   v.shape.assign(shape.begin(), shape.end());
   const kernels::KernelTable& k = kernels::kernels();
   if (dtype == v1::DTYPE_F32 && reinterpret_cast<uintptr_t>(data.data()) % alignof(float) == 0) {
@@ -145,7 +146,7 @@ absl::StatusOr<FloatView> float_view(v1::DType dtype, const google::protobuf::Re
   return v;
 }
 
-absl::StatusOr<FloatView> float_view(const v1::Tensor& t, std::vector<float>* storage) {
+absl::StatusOr<engine::FloatTensor> float_view(const v1::Tensor& t, std::vector<float>* storage) {
   return float_view(t.dtype(), t.shape(), t.data(), storage, "tensor");
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "quantd/v1/quantd.pb.h"
+#include "server/engine/types.h"
 #include "server/quant/error_stats.h"
 #include "server/quant/scheme.h"
 
@@ -23,15 +24,10 @@ absl::StatusOr<int64_t> checked_element_count(const google::protobuf::RepeatedFi
 // The tensor's values as floats. F32 data is used in place when it is 4-byte aligned (no copy);
 // F16 and BF16 are widened into *storage. INVALID_ARGUMENT when the dtype is not a float type,
 // the shape is bad, or data has not exactly count * sizeof(dtype) bytes.
-struct FloatView {
-  const float* data = nullptr;
-  int64_t count = 0;
-  std::vector<int64_t> shape;
-};
-absl::StatusOr<FloatView> float_view(const v1::Tensor& t, std::vector<float>* storage);
+absl::StatusOr<engine::FloatTensor> float_view(const v1::Tensor& t, std::vector<float>* storage);
 
 // Same for a dtype, shape and bytes given separately (QuantizeStream's assembled tensor).
-absl::StatusOr<FloatView> float_view(v1::DType dtype, const google::protobuf::RepeatedField<int64_t>& shape,
+absl::StatusOr<engine::FloatTensor> float_view(v1::DType dtype, const google::protobuf::RepeatedField<int64_t>& shape,
                                      const std::string& data, std::vector<float>* storage,
                                      const char* field);
 

@@ -1,12 +1,9 @@
-// Generate: a server-streaming call that decodes token by token on the model's kernels.
-#include <chrono>
-#include <cmath>
+// Generate: a server stream fed by the engine's decode loop, which runs on a worker thread.
+#include <algorithm>
 
-#include "absl/strings/str_cat.h"
-#include "server/llm/generate.h"
-#include "server/llm/session.h"
+#include "server/engine/engine.h"
 #include "server/service/quantd_service.h"
-#include "server/service/status.h"
+#include "server/service/reactors.h"
 
 namespace quantd::service {
 namespace {
@@ -34,78 +31,48 @@ v1::FinishReason to_proto(llm::FinishReason r) {
   return v1::FINISH_REASON_UNSPECIFIED;
 }
 
-bool expired(grpc::ServerContext* context) {
-  return context->IsCancelled() || context->deadline() < std::chrono::system_clock::now();
+engine::GenerateRequest to_engine(const v1::GenerateRequest& r) {
+  engine::GenerateRequest out;
+  out.model = r.model();
+  out.params.prompt = r.prompt();
+  out.params.sampling = to_sampler(r.sampling());
+  out.params.max_tokens = r.max_tokens();
+  out.params.stop.assign(r.stop().begin(), r.stop().end());
+  if (r.has_add_bos()) out.add_bos = r.add_bos();
+  return out;
 }
+
+v1::GenerateResponse to_proto(const llm::GenerateResult& result) {
+  v1::GenerateResponse last;
+  last.set_finish_reason(to_proto(result.finish));
+  v1::Usage* u = last.mutable_usage();
+  u->set_prompt_tokens(result.usage.prompt_tokens);
+  u->set_generated_tokens(result.usage.generated_tokens);
+  u->set_time_to_first_token_seconds(result.usage.time_to_first_token_seconds);
+  u->set_prefill_tokens_per_second(result.usage.prefill_tokens_per_second);
+  u->set_decode_tokens_per_second(result.usage.decode_tokens_per_second);
+  return last;
+}
+
+using GenerateCall = StreamCall<grpc::ServerWriteReactor<v1::GenerateResponse>, v1::GenerateResponse>;
 
 }  // namespace
 
-grpc::Status QuantdService::Generate(grpc::ServerContext* context, const v1::GenerateRequest* request,
-                                     grpc::ServerWriter<v1::GenerateResponse>* writer) {
-  absl::StatusOr<std::shared_ptr<const Runner>> r = runner(request->model());
-  if (!r.ok()) return to_grpc_status(r.status());
-  const llm::Llama& llama = *(*r)->llama;
-  const llm::Tokenizer& tokenizer = *(*r)->tokenizer;
-
-  llm::GenerateParams params;
-  params.prompt = request->prompt();
-  params.sampling = to_sampler(request->sampling());
-  params.max_tokens = request->max_tokens();
-  params.stop.assign(request->stop().begin(), request->stop().end());
-  params.add_bos = request->has_add_bos() ? request->add_bos() : tokenizer.add_bos_by_default();
-  // Reject bad requests before they queue.
-  std::vector<int32_t> prompt_tokens;
-  if (absl::Status s = llm::validate(params, llama, tokenizer, &prompt_tokens); !s.ok()) return to_grpc_status(s);
-
-  if (absl::Status s = generations_.acquire(context); !s.ok()) return to_grpc_status(s);
-  struct Release {
-    GenerationSlots& slots;
-    ~Release() { slots.release(); }
-  } release{generations_};
-
-  metrics::Metrics* m = options_.metrics;
-  const int64_t kv_bytes = llm::Session::kv_cache_bytes_for(
-      llama.config(), static_cast<int64_t>(prompt_tokens.size()) + params.max_tokens);
-  if (m != nullptr) m->kv_cache_bytes.Increment(static_cast<double>(kv_bytes));
-
-  llm::GenerateHooks hooks;
-  hooks.emit = [&](const llm::GenerateChunk& chunk) {
-    v1::GenerateResponse out;
-    out.set_text(chunk.text);
-    out.mutable_token_ids()->Assign(chunk.token_ids.begin(), chunk.token_ids.end());
-    return writer->Write(out);
-  };
-  hooks.cancelled = [&] { return expired(context); };
-  // Streams share the cores: each forward pass gets an equal share of the threads.
-  hooks.threads = [&] { return std::max(1, options_.threads / std::max(1, generations_.active())); };
-  hooks.on_token = [&](double seconds) {
-    if (m != nullptr) m->inter_token.Observe(seconds);
-  };
-  absl::StatusOr<llm::GenerateResult> result = llm::generate(llama, tokenizer, params, hooks);
-  if (m != nullptr) m->kv_cache_bytes.Decrement(static_cast<double>(kv_bytes));
-  if (!result.ok()) return to_grpc_status(result.status());
-
-  if (m != nullptr) {
-    m->prompt_tokens.Increment(result->usage.prompt_tokens);
-    m->generated_tokens.Increment(result->usage.generated_tokens);
-    if (result->usage.generated_tokens > 0) m->time_to_first_token.Observe(result->usage.time_to_first_token_seconds);
-  }
-  if (result->finish == llm::FinishReason::kCancelled) {
-    if (context->deadline() < std::chrono::system_clock::now()) {
-      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed during generation");
-    }
-    return grpc::Status(grpc::StatusCode::CANCELLED, "generation cancelled by the client");
-  }
-  v1::GenerateResponse last;
-  last.set_finish_reason(to_proto(result->finish));
-  v1::Usage* u = last.mutable_usage();
-  u->set_prompt_tokens(result->usage.prompt_tokens);
-  u->set_generated_tokens(result->usage.generated_tokens);
-  u->set_time_to_first_token_seconds(result->usage.time_to_first_token_seconds);
-  u->set_prefill_tokens_per_second(result->usage.prefill_tokens_per_second);
-  u->set_decode_tokens_per_second(result->usage.decode_tokens_per_second);
-  writer->Write(last);
-  return grpc::Status::OK;
+grpc::ServerWriteReactor<v1::GenerateResponse>* QuantdService::Generate(grpc::CallbackServerContext* context,
+                                                                        const v1::GenerateRequest* request) {
+  auto* call = new GenerateCall(context);
+  workers_.run([this, call, request = to_engine(*request)] {
+    absl::StatusOr<llm::GenerateResult> result =
+        engine_.generate(request, call->token(), [call](const llm::GenerateChunk& chunk) {
+          v1::GenerateResponse out;
+          out.set_text(chunk.text);
+          out.mutable_token_ids()->Assign(chunk.token_ids.begin(), chunk.token_ids.end());
+          return call->outbox().push(std::move(out));
+        });
+    if (result.ok()) call->outbox().push(to_proto(*result));
+    call->outbox().close(to_grpc_status(result.status()));
+  });
+  return call;
 }
 
 }  // namespace quantd::service

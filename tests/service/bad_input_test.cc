@@ -208,7 +208,7 @@ std::vector<BadCase> cases() {
 }
 
 TEST(BadInput, ClearStatusAndServerKeepsServing) {
-  service::ServiceOptions options = testing::TestServer::default_options();
+  engine::EngineOptions options = testing::TestServer::default_options();
   options.max_tensor_bytes = 1 << 30;
   testing::TestServer server(options);
   auto stub = server.stub();

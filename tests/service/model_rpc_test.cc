@@ -51,8 +51,8 @@ class ModelDir {
 class ModelRpc : public ::testing::Test {
  protected:
   ModelRpc() : server_(options()), stub_(server_.stub()) {}
-  service::ServiceOptions options() {
-    service::ServiceOptions o = testing::TestServer::default_options();
+  engine::EngineOptions options() {
+    engine::EngineOptions o = testing::TestServer::default_options();
     o.model_dir = dir_.dir();
     return o;
   }

@@ -159,9 +159,9 @@ TEST(QuantizeRpc, FakeQuantizeEqualsDequantizeAndKeepsF16) {
 }
 
 TEST(QuantizeRpc, StreamEqualsUnaryForLargeTensor) {
-  service::ServiceOptions options = testing::TestServer::default_options();
+  service::ServiceOptions options;
   options.stream_chunk_bytes = 100000;  // odd chunking on the way back
-  testing::TestServer server(options);
+  testing::TestServer server(testing::TestServer::default_options(), options);
   auto stub = server.stub();
   v1::QuantizeRequest request;
   *request.mutable_tensor() = make_tensor({1024, 1024}, 9);  // 4 MiB

@@ -13,7 +13,9 @@ namespace quantd::testing {
 
 class TestServer {
  public:
-  explicit TestServer(service::ServiceOptions options = default_options()) : service_(options) {
+  explicit TestServer(engine::EngineOptions options = default_options(),
+                      service::ServiceOptions service_options = {})
+      : engine_(options), service_(engine_, service_options) {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
@@ -23,8 +25,8 @@ class TestServer {
   }
   ~TestServer() { server_->Shutdown(); }
 
-  static service::ServiceOptions default_options() {
-    service::ServiceOptions o;
+  static engine::EngineOptions default_options() {
+    engine::EngineOptions o;
     o.threads = 2;
     o.max_message_bytes = 64 << 20;
     o.parallel_min_values = 4096;  // small enough that the tests exercise the gated path too
@@ -40,6 +42,7 @@ class TestServer {
   }
 
  private:
+  engine::Engine engine_;
   service::QuantdService service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
