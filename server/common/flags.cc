@@ -47,11 +47,11 @@ absl::Status parse_int(std::string_view value, T* out) {
   return absl::OkStatus();
 }
 
-std::string quoted_list(const std::vector<std::string>& items) {
+std::string list_text(const std::vector<std::string>& items) {
   if (items.empty()) return "none";
   std::string out;
   for (const std::string& s : items) absl::StrAppend(&out, out.empty() ? "" : ",", s);
-  return absl::StrCat("\"", out, "\"");
+  return out;
 }
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -162,7 +162,7 @@ void FlagSet::add(std::string_view name, double* value, std::string_view help) {
 }
 
 void FlagSet::add(std::string_view name, std::string* value, std::string_view help, std::string_view type) {
-  Flag& f = add_flag(name, std::string(type), absl::StrCat("\"", *value, "\""), help);
+  Flag& f = add_flag(name, std::string(type), value->empty() ? "none" : *value, help);
   f.set = [value](std::string_view v, bool) {
     *value = std::string(v);
     return absl::OkStatus();
@@ -178,7 +178,7 @@ void FlagSet::add_bytes(std::string_view name, int64_t* value, std::string_view 
 }
 
 void FlagSet::add_list(std::string_view name, std::vector<std::string>* value, std::string_view help) {
-  Flag& f = add_flag(name, "list", quoted_list(*value), help);
+  Flag& f = add_flag(name, "list", list_text(*value), help);
   f.set = [value](std::string_view v, bool first_use) {
     if (first_use) value->clear();
     for (absl::string_view item : absl::StrSplit(sv(v), ',', absl::SkipEmpty())) value->emplace_back(item);
@@ -187,7 +187,7 @@ void FlagSet::add_list(std::string_view name, std::vector<std::string>* value, s
 }
 
 void FlagSet::add_repeated(std::string_view name, std::vector<std::string>* value, std::string_view help) {
-  Flag& f = add_flag(name, "string, repeatable", quoted_list(*value), help);
+  Flag& f = add_flag(name, "string, repeatable", list_text(*value), help);
   f.set = [value](std::string_view v, bool first_use) {
     if (first_use) value->clear();
     value->emplace_back(v);
@@ -312,7 +312,11 @@ absl::Status FlagSet::read_flagfile(const std::string& path, int depth, std::vec
 }
 
 std::vector<std::string> FlagSet::parse_or_exit(int argc, char** argv) {
-  absl::StatusOr<std::vector<std::string>> positional = parse(std::vector<std::string>(argv + 1, argv + argc));
+  return parse_or_exit(std::vector<std::string>(argv + 1, argv + argc));
+}
+
+std::vector<std::string> FlagSet::parse_or_exit(const std::vector<std::string>& args) {
+  absl::StatusOr<std::vector<std::string>> positional = parse(args);
   if (help_requested_) {
     std::fputs(help().c_str(), stdout);
     std::exit(0);
@@ -325,12 +329,16 @@ std::vector<std::string> FlagSet::parse_or_exit(int argc, char** argv) {
   return *std::move(positional);
 }
 
-std::string FlagSet::flags_help() const {
+std::string FlagSet::flags_help(bool builtins) const {
   std::string out;
   for (const auto& f : flags_) {
     const std::string head = f->is_bool ? absl::StrCat(spelled(f->name), "[=bool]")
                                         : absl::StrCat(spelled(f->name), f->name.size() == 1 ? " " : "=", f->type);
     append_entry(&out, head, f->default_text, f->help);
+  }
+  if (builtins) {
+    append_entry(&out, "--flagfile=path", "", "Read more flags from a file: one --name=value a line, '#' comments.");
+    append_entry(&out, "--help, -h", "", "Print this help and exit.");
   }
   return out;
 }
@@ -339,11 +347,7 @@ std::string FlagSet::help() const {
   std::string out = usage_;
   if (!out.empty() && out.back() != '\n') out.push_back('\n');
   absl::StrAppend(&out,
-                  "\nFlags (--flag=value or --flag value; dashes and underscores in names are the same, "
-                  "--model-dir = --model_dir):\n",
-                  flags_help());
-  append_entry(&out, "--flagfile=path", "", "Read more flags from a file: one --flag=value a line, '#' comments.");
-  append_entry(&out, "--help, -h", "", "Print this help and exit.");
+                  "\nFlags (--name=value or --name value; '-' and '_' in names are the same):\n", flags_help());
   if (!environment_.empty()) {
     absl::StrAppend(&out, "\nEnvironment:\n");
     for (const auto& [name, text] : environment_) append_entry(&out, name, "", text);

@@ -53,13 +53,15 @@ class FlagSet {
   // What main calls: parses argv[1..]. On --help prints help() to stdout and exits 0; on an
   // error prints it and "see PROGRAM --help" to stderr and exits 2.
   std::vector<std::string> parse_or_exit(int argc, char** argv);
+  std::vector<std::string> parse_or_exit(const std::vector<std::string>& args);
 
   bool help_requested() const { return help_requested_; }
   // Whether the flag was given (by any spelling), e.g. to tell "--axis=0" from no --axis.
   bool given(std::string_view name) const;
   std::string help() const;
-  // Just the flag lines of help(), for programs that print several sets (quantctl's commands).
-  std::string flags_help() const;
+  // Just the flag lines of help(), for programs that print several sets (quantctl's commands);
+  // builtins adds --flagfile and --help.
+  std::string flags_help(bool builtins = true) const;
   const std::string& program() const { return program_; }
 
  private:
