@@ -24,7 +24,7 @@ struct FlagSet::Flag {
   std::string help;
   bool is_bool = false;
   bool given = false;
-  // Stores one use's value; false from the flag's first use on, so lists drop their default.
+  // Stores one use's value; first_use lets a list replace its default instead of appending to it.
   std::function<absl::Status(std::string_view value, bool first_use)> set;
 };
 
