@@ -16,16 +16,27 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
 #include "bench/echo.grpc.pb.h"
-#include "client/quantctl/args.h"
 #include "quantd/v1/quantd.grpc.pb.h"
+#include "server/common/flags.h"
 
 namespace quantd::client {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int kMaxMessage = 1 << 30;
+
+// The command line (see main).
+struct Options {
+  std::string listen = "127.0.0.1:50052";
+  std::string server = "127.0.0.1:50051";
+  std::string echo = "127.0.0.1:50052";
+  int iters = 5;
+  std::vector<std::string> sizes_mib = {"1", "16", "64"};
+  std::vector<std::string> clients = {"1", "4", "16"};
+  double seconds = 3;
+  int64_t kib = 16;
+};
 
 class EchoService final : public bench::v1::Echo::Service {
   grpc::Status Echo(grpc::ServerContext*, const v1::Tensor* request, v1::Tensor* reply) override {
@@ -54,9 +65,9 @@ v1::Tensor random_tensor(int64_t values) {
   return t;
 }
 
-std::vector<int64_t> int_list(const std::string& s) {
+std::vector<int64_t> int_list(const std::vector<std::string>& items) {
   std::vector<int64_t> out;
-  for (absl::string_view p : absl::StrSplit(s, ',')) {
+  for (const std::string& p : items) {
     int64_t v;
     if (absl::SimpleAtoi(p, &v)) out.push_back(v);
   }
@@ -75,16 +86,16 @@ double best_seconds(int iters, F f) {
   return best;
 }
 
-int echo_server(const Args& args) {
+int echo_server(const Options& args) {
   EchoService service;
   grpc::ServerBuilder b;
-  b.AddListeningPort(args.get("listen", "127.0.0.1:50052"), grpc::InsecureServerCredentials());
+  b.AddListeningPort(args.listen, grpc::InsecureServerCredentials());
   b.SetMaxReceiveMessageSize(kMaxMessage);
   b.SetMaxSendMessageSize(kMaxMessage);
   b.RegisterService(&service);
   auto server = b.BuildAndStart();
   if (!server) return 1;
-  std::fprintf(stderr, "echo server on %s\n", args.get("listen", "127.0.0.1:50052").c_str());
+  std::fprintf(stderr, "echo server on %s\n", args.listen.c_str());
   server->Wait();
   return 0;
 }
@@ -110,14 +121,13 @@ bool quantize_stream(v1::Quantd::Stub& stub, const v1::QuantizeRequest& request)
   return s->Finish().ok();
 }
 
-int throughput(const Args& args) {
-  auto quantd = v1::Quantd::NewStub(channel(args.get("server", "127.0.0.1:50051")));
-  auto echo = bench::v1::Echo::NewStub(channel(args.get("echo", "127.0.0.1:50052")));
-  int64_t iters = 5;
-  absl::SimpleAtoi(args.get("iters", "5"), &iters);
+int throughput(const Options& args) {
+  auto quantd = v1::Quantd::NewStub(channel(args.server));
+  auto echo = bench::v1::Echo::NewStub(channel(args.echo));
+  const int iters = args.iters;
   std::printf("| tensor | echo GB/s | Q8_0 GB/s (ratio) | Q4_0 GB/s (ratio) | Q8_0 stream GB/s (ratio) | Q4_0 stream GB/s (ratio) |\n");
   std::printf("|---|---|---|---|---|---|\n");
-  for (int64_t mib : int_list(args.get("sizes-mib", "1,16,64"))) {
+  for (int64_t mib : int_list(args.sizes_mib)) {
     v1::QuantizeRequest request;
     *request.mutable_tensor() = random_tensor(mib * (1 << 20) / 4);
     const double bytes = static_cast<double>(request.tensor().data().size());
@@ -148,12 +158,10 @@ int throughput(const Args& args) {
   return 0;
 }
 
-int latency(const Args& args) {
-  const std::string target = args.get("server", "127.0.0.1:50051");
-  double seconds = 3;
-  absl::SimpleAtod(args.get("seconds", "3"), &seconds);
-  int64_t kib = 16;
-  absl::SimpleAtoi(args.get("kib", "16"), &kib);
+int latency(const Options& args) {
+  const std::string target = args.server;
+  const double seconds = args.seconds;
+  const int64_t kib = args.kib;
   v1::QuantizeRequest request;
   std::vector<float> x(kib * 256);
   std::mt19937 rng(2);
@@ -165,7 +173,7 @@ int latency(const Args& args) {
   request.mutable_tensor()->set_data(std::string(reinterpret_cast<const char*>(x.data()), x.size() * 4));
   request.mutable_config()->set_scheme(v1::SCHEME_Q8_0);
   std::printf("| clients | calls/s | p50 ms | p90 ms | p99 ms |\n|---|---|---|---|---|\n");
-  for (int64_t clients : int_list(args.get("clients", "1,4,16"))) {
+  for (int64_t clients : int_list(args.clients)) {
     std::vector<std::vector<double>> lat(clients);
     std::vector<std::thread> threads;
     std::atomic<bool> failed{false};
@@ -198,11 +206,27 @@ int latency(const Args& args) {
 }  // namespace quantd::client
 
 int main(int argc, char** argv) {
-  const quantd::client::Args args(argc, argv, 1);
-  const std::string mode = args.positional().empty() ? "" : args.positional()[0];
+  quantd::client::Options args;
+  quantd::flags::FlagSet set("quantd-loadgen",
+                             "usage: quantd-loadgen echo-server|throughput|latency [flags]\n\n"
+                             "  echo-server  a bare gRPC echo of a Tensor: the baseline (--listen)\n"
+                             "  throughput   Quantize and QuantizeStream GB/s against the echo (--server, --echo, "
+                             "--sizes-mib, --iters)\n"
+                             "  latency      Quantize latency percentiles under concurrent clients (--server, "
+                             "--clients, --seconds, --kib)");
+  set.add("listen", &args.listen, "echo-server: the address to serve on.", "host:port");
+  set.add("server", &args.server, "The quantd to measure.", "host:port");
+  set.add("echo", &args.echo, "throughput: the echo-server to compare with.", "host:port");
+  set.add("iters", &args.iters, "throughput: runs per measurement; the best counts.");
+  set.add_list("sizes-mib", &args.sizes_mib, "throughput: tensor sizes, in MiB of float32.");
+  set.add_list("clients", &args.clients, "latency: concurrent client counts to try.");
+  set.add("seconds", &args.seconds, "latency: how long each client count runs.");
+  set.add("kib", &args.kib, "latency: the tensor size, in KiB of float32.");
+  const std::vector<std::string> positional = set.parse_or_exit(argc, argv);
+  const std::string mode = positional.size() == 1 ? positional[0] : "";
   if (mode == "echo-server") return quantd::client::echo_server(args);
   if (mode == "throughput") return quantd::client::throughput(args);
   if (mode == "latency") return quantd::client::latency(args);
-  std::fprintf(stderr, "usage: quantd-loadgen echo-server|throughput|latency [options] (see client/bench/loadgen.cc)\n");
+  std::fprintf(stderr, "quantd-loadgen: expected one mode: echo-server, throughput or latency (see --help)\n");
   return 2;
 }

@@ -1,62 +1,48 @@
 #include "client/quantctl/args.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace quantd::client {
 
-// Options that take no value.
-static bool is_switch(const std::string& key) {
-  return key == "no-stats" || key == "stream" || key == "raw" || key == "omit-quantized" || key == "help" ||
-         key == "no-bos";
-}
-
-Args::Args(int argc, char** argv, int first) {
-  for (int i = first; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-o" && i + 1 < argc) {  // the one short option: output path
-      options_["o"] = argv[++i];
-      all_.emplace_back("o", options_["o"]);
-      continue;
-    }
-    if (a.rfind("--", 0) != 0 || a.size() == 2) {
-      positional_.push_back(a);
-      continue;
-    }
-    a = a.substr(2);
-    const size_t eq = a.find('=');
-    std::string key = a, value;
-    if (eq != std::string::npos) {
-      key = a.substr(0, eq);
-      value = a.substr(eq + 1);
-    } else if (is_switch(a) || i + 1 >= argc) {
-      value = "true";
+Args::Args(std::string program, std::string usage, const std::vector<FlagSpec>& flags)
+    : set_(std::move(program), std::move(usage)) {
+  for (const FlagSpec& f : flags) {
+    const std::string key = flags::canonical_name(f.name);
+    const std::string type = f.type;
+    if (type == "bool") {
+      set_.add(f.name, &(switches_[key] = false), f.help);
+    } else if (type == "repeated") {
+      set_.add_repeated(f.name, &repeated_[key], f.help);
     } else {
-      value = argv[++i];
+      set_.add(f.name, &(text_[key] = f.default_value), f.help, type);
     }
-    options_[key] = value;
-    all_.emplace_back(key, value);
   }
 }
 
-std::string Args::get(const std::string& key, const std::string& fallback) const {
-  read_[key] = true;
-  auto it = options_.find(key);
-  return it == options_.end() ? fallback : it->second;
+void Args::parse_or_exit(const std::string& command, const std::vector<std::string>& args) {
+  positional_ = set_.parse_or_exit(args);
+  positional_.insert(positional_.begin(), command);
+}
+
+bool Args::has(const std::string& key) const {
+  const std::string k = flags::canonical_name(key);
+  if (auto it = switches_.find(k); it != switches_.end()) return it->second;
+  return set_.given(k);
+}
+
+std::string Args::get(const std::string& key) const {
+  const auto it = text_.find(flags::canonical_name(key));
+  if (it == text_.end()) {
+    std::fprintf(stderr, "quantctl: internal error: flag --%s is not declared for this command\n", key.c_str());
+    std::abort();
+  }
+  return it->second;
 }
 
 std::vector<std::string> Args::get_all(const std::string& key) const {
-  read_[key] = true;
-  std::vector<std::string> out;
-  for (const auto& [k, v] : all_) {
-    if (k == key) out.push_back(v);
-  }
-  return out;
-}
-
-std::vector<std::string> Args::unused() const {
-  std::vector<std::string> out;
-  for (const auto& [key, value] : options_) {
-    if (!read_.count(key)) out.push_back("--" + key);
-  }
-  return out;
+  const auto it = repeated_.find(flags::canonical_name(key));
+  return it == repeated_.end() ? std::vector<std::string>{} : it->second;
 }
 
 }  // namespace quantd::client

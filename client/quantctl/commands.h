@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "client/quantctl/args.h"
 
@@ -25,5 +26,17 @@ int cmd_model_info(const Args& args);
 int cmd_quantize_model(const Args& args);
 int cmd_server_info(const Args& args);
 int cmd_generate(const Args& args);
+
+struct Command {
+  const char* name;
+  const char* synopsis;  // the positionals, e.g. "IN [-o OUT.qt]"
+  const char* summary;
+  std::vector<FlagSpec> flags;
+  int (*run)(const Args&);
+};
+
+// Every command, in the order --help lists them (commands.cc), and the flags all of them take.
+const std::vector<Command>& commands();
+const std::vector<FlagSpec>& global_flags();
 
 }  // namespace quantd::client

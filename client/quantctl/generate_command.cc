@@ -18,10 +18,10 @@ int cmd_generate(const Args& args) {
   r.set_prompt(args.positional()[2]);
   int64_t i = 0;
   double d = 0;
-  r.set_max_tokens(absl::SimpleAtoi(args.get("max-tokens", "128"), &i) ? static_cast<int32_t>(i) : -1);
+  r.set_max_tokens(absl::SimpleAtoi(args.get("max-tokens"), &i) ? static_cast<int32_t>(i) : -1);
   v1::SamplingParams* s = r.mutable_sampling();
   auto number = [&](const char* key, double fallback) {
-    return absl::SimpleAtod(args.get(key, ""), &d) ? d : fallback;
+    return absl::SimpleAtod(args.get(key), &d) ? d : fallback;
   };
   s->set_temperature(static_cast<float>(number("temperature", 0)));
   s->set_top_k(static_cast<int32_t>(number("top-k", 0)));

@@ -11,7 +11,7 @@ int cmd_health(const Args& args) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::health::v1::HealthCheckRequest request;
-  request.set_service(args.get("service", ""));
+  request.set_service(args.get("service"));
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status = stub->Check(&context, request, &response);
   if (!status.ok()) return report("health", status);

@@ -1,71 +1,93 @@
 // quantctl: the command-line client of quantd.
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/quantctl/commands.h"
 
 namespace {
 
-constexpr char kUsage[] = R"(usage: quantctl <command> [options] [--server=HOST:PORT]
+using quantd::client::Args;
+using quantd::client::Command;
+using quantd::client::FlagSpec;
 
-commands:
-  health                         check the server (grpc.health.v1); exit 0 when SERVING
-  quantize IN [-o OUT.qt]        quantize a .npy (float32/float16) or raw file; print error statistics
-      --scheme=q4_0|q4_1|q5_0|q5_1|q8_0|int8_sym|int8_asym|int4_sym|int4_asym   (required)
-      --granularity=tensor|channel|group|block   --axis=N   --group-size=N
-      --range=minmax|percentile|mse   --percentile=P   --mse-grid=N
-      --raw --dtype=f32|f16|bf16 --shape=D0,D1,...   (IN holds raw little-endian values)
-      --fake-quant=OUT.npy   also write the quantize-dequantized tensor
-      --no-stats   skip error statistics     --stream   upload in chunks (any size)
-  dequantize IN.qt -o OUT.npy [--dtype=f32|f16]   restore a tensor written by quantize
-  load-model NAME PATH [--type=q8_0]   load a GGUF (PATH relative to the server's --model_dir)
-  unload-model NAME                    models                  model-info NAME
-  quantize-model SOURCE NAME --type=q4_0 [--keep=output.weight,*norm*] [--fallback=f16] [--out=F.gguf]
-                                 re-quantize a loaded model; prints a per-tensor error table
-  generate MODEL PROMPT [--max-tokens=N] [--temperature=T] [--top-k=K] [--top-p=P] [--min-p=P]
-      [--repeat-penalty=R] [--repeat-window=N] [--seed=S] [--stop=STR]... [--no-bos]
-                                 stream generated text to the terminal
-  server-info                    version, architecture, kernel ISA, threads, models
+std::vector<FlagSpec> flags_of(const Command& c) {
+  std::vector<FlagSpec> all = quantd::client::global_flags();
+  all.insert(all.end(), c.flags.begin(), c.flags.end());
+  return all;
+}
 
---server defaults to 127.0.0.1:50051; --timeout=SECONDS (default 600) bounds each call.
-)";
+std::string command_line(const Command& c) {
+  return absl::StrCat("quantctl ", c.name, *c.synopsis ? " " : "", c.synopsis);
+}
+
+// The usage line and the list of commands.
+std::string commands_help() {
+  std::string out =
+      "usage: quantctl COMMAND [flags]       (quantctl COMMAND --help: one command)\n\n"
+      "The command-line client of quantd.\n\nCommands:\n";
+  for (const Command& c : quantd::client::commands()) {
+    std::string line = absl::StrCat("  ", c.name, *c.synopsis ? " " : "", c.synopsis);
+    line.resize(std::max<size_t>(line.size() + 2, 36), ' ');
+    absl::StrAppend(&out, line, c.summary, "\n");
+  }
+  return out;
+}
+
+// Every command with its flags.
+std::string full_help() {
+  std::string out = commands_help();
+  const Args global("quantctl", "", quantd::client::global_flags());
+  absl::StrAppend(&out, "\nFlags of every command (--name=value or --name value; '-' and '_' in names are the same):\n",
+                  global.flag_set().flags_help());
+  for (const Command& c : quantd::client::commands()) {
+    if (c.flags.empty()) continue;
+    const Args command("quantctl", "", c.flags);
+    absl::StrAppend(&out, "\n", command_line(c), ":\n", command.flag_set().flags_help(false));
+  }
+  return out;
+}
+
+// The command is the first argument that is neither a flag nor the value of a global flag
+// before it ("quantctl --server HOST health" works as "quantctl health --server HOST").
+size_t command_index(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.empty() || a[0] != '-') return i;
+    for (const FlagSpec& f : quantd::client::global_flags()) {
+      if (a == absl::StrCat("--", f.name)) ++i;
+    }
+  }
+  return args.size();
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const quantd::client::Args args(argc, argv, 1);
-  if (args.has("help") || args.positional().empty()) {
-    std::fputs(kUsage, args.positional().empty() && !args.has("help") ? stderr : stdout);
-    return args.has("help") ? 0 : 2;
-  }
-  const std::string& command = args.positional()[0];
-  int rc;
-  if (command == "health") {
-    rc = quantd::client::cmd_health(args);
-  } else if (command == "quantize") {
-    rc = quantd::client::cmd_quantize(args);
-  } else if (command == "dequantize") {
-    rc = quantd::client::cmd_dequantize(args);
-  } else if (command == "load-model") {
-    rc = quantd::client::cmd_load_model(args);
-  } else if (command == "unload-model") {
-    rc = quantd::client::cmd_unload_model(args);
-  } else if (command == "models") {
-    rc = quantd::client::cmd_models(args);
-  } else if (command == "model-info") {
-    rc = quantd::client::cmd_model_info(args);
-  } else if (command == "quantize-model") {
-    rc = quantd::client::cmd_quantize_model(args);
-  } else if (command == "server-info") {
-    rc = quantd::client::cmd_server_info(args);
-  } else if (command == "generate") {
-    rc = quantd::client::cmd_generate(args);
-  } else {
-    std::fprintf(stderr, "quantctl: unknown command '%s'\n%s", command.c_str(), kUsage);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const size_t at = command_index(args);
+  if (at == args.size()) {
+    const bool help = std::find_if(args.begin(), args.end(), [](const std::string& a) {
+                        return a == "--help" || a == "-h";
+                      }) != args.end();
+    if (help) {
+      std::fputs(full_help().c_str(), stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "%s\nquantctl: no command (see quantctl --help for every flag)\n", commands_help().c_str());
     return 2;
   }
-  for (const std::string& opt : rc == 0 ? args.unused() : std::vector<std::string>{}) {
-    std::fprintf(stderr, "quantctl: warning: option %s is not used by '%s'\n", opt.c_str(), command.c_str());
+  const std::string name = args[at];
+  args.erase(args.begin() + static_cast<std::ptrdiff_t>(at));
+  for (const Command& c : quantd::client::commands()) {
+    if (name != c.name) continue;
+    Args parsed(absl::StrCat("quantctl ", c.name),
+                absl::StrCat("usage: ", command_line(c), " [flags]\n\n", c.summary), flags_of(c));
+    parsed.parse_or_exit(name, args);
+    return c.run(parsed);
   }
-  return rc;
+  std::fprintf(stderr, "quantctl: unknown command '%s' (see quantctl --help)\n", name.c_str());
+  return 2;
 }

@@ -49,7 +49,7 @@ absl::StatusOr<v1::Tensor> load_tensor(const Args& args, const std::string& path
   v1::Tensor t;
   t.set_name(path);
   if (args.has("raw")) {
-    const std::string dtype = args.get("dtype", "f32");
+    const std::string dtype = args.get("dtype");
     const std::map<std::string, v1::DType> dtypes = {
         {"f32", v1::DTYPE_F32}, {"f16", v1::DTYPE_F16}, {"bf16", v1::DTYPE_BF16}};
     if (!dtypes.count(dtype)) return absl::InvalidArgumentError("--dtype must be f32, f16 or bf16");
@@ -184,7 +184,7 @@ std::shared_ptr<grpc::Channel> connect(const Args& args) {
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
   channel_args.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
-  return grpc::CreateCustomChannel(args.get("server", "127.0.0.1:50051"), grpc::InsecureChannelCredentials(),
+  return grpc::CreateCustomChannel(args.get("server"), grpc::InsecureChannelCredentials(),
                                    channel_args);
 }
 
@@ -244,7 +244,7 @@ int cmd_dequantize(const Args& args) {
     if (!f) return fail("cannot open " + args.positional()[1]);
     if (!request.mutable_quantized()->ParseFromIstream(&f)) return fail(args.positional()[1] + " is not a quantized tensor");
   }
-  const std::string dtype = args.get("dtype", "f32");
+  const std::string dtype = args.get("dtype");
   if (dtype != "f32" && dtype != "f16") return fail("--dtype must be f32 or f16");
   request.set_dtype(dtype == "f32" ? v1::DTYPE_F32 : v1::DTYPE_F16);
   auto stub = v1::Quantd::NewStub(connect(args));

@@ -22,6 +22,7 @@
 #include <memory>
 
 #include "quantd/kernels/matmul.h"
+#include "server/common/flags.h"
 #include "server/llm/llama.h"
 #include "server/llm/session.h"
 #include "server/model/model.h"
@@ -40,14 +41,9 @@ double cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-std::vector<int> parse_list(const char* s) {
+std::vector<int> parse_list(const std::vector<std::string>& items) {
   std::vector<int> out;
-  for (const char* p = s; *p != '\0';) {
-    out.push_back(std::atoi(p));
-    p = std::strchr(p, ',');
-    if (p == nullptr) break;
-    ++p;
-  }
+  for (const std::string& s : items) out.push_back(std::atoi(s.c_str()));
   return out;
 }
 
@@ -134,24 +130,23 @@ std::string load_average() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s MODEL.gguf [--threads 1,2] [--prompt 64] [--decode 64] [--reps 3]\n", argv[0]);
+  std::vector<std::string> thread_counts = {"1", "2"};
+  int prompt = 64, decode = 64, reps = 3;
+  quantd::flags::FlagSet flags("llm_bench",
+                               "usage: llm_bench MODEL.gguf [flags]\n\n"
+                               "Prefill and decode speed of the Llama forward pass, against the read bandwidth "
+                               "measured in the same run.");
+  flags.add_list("threads", &thread_counts, "OpenMP thread counts to measure, comma-separated.");
+  flags.add("prompt", &prompt, "Prompt tokens prefilled in one batch.");
+  flags.add("decode", &decode, "Tokens decoded one at a time after the prompt.");
+  flags.add("reps", &reps, "Runs per thread count; the best counts.");
+  const std::vector<std::string> positional = flags.parse_or_exit(argc, argv);
+  if (positional.size() != 1) {
+    std::fprintf(stderr, "usage: llm_bench MODEL.gguf [flags] (see --help)\n");
     return 2;
   }
-  const std::string path = argv[1];
-  std::vector<int> threads = {1, 2};
-  int prompt = 64, decode = 64, reps = 3;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--threads") threads = parse_list(argv[i + 1]);
-    else if (flag == "--prompt") prompt = std::atoi(argv[i + 1]);
-    else if (flag == "--decode") decode = std::atoi(argv[i + 1]);
-    else if (flag == "--reps") reps = std::atoi(argv[i + 1]);
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
-      return 2;
-    }
-  }
+  const std::string path = positional[0];
+  const std::vector<int> threads = parse_list(thread_counts);
 
   const auto t_load = Clock::now();
   auto model = quantd::model::Model::load("bench", path, {});

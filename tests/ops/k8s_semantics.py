@@ -42,9 +42,9 @@ image_grpc = int(re.search(r"QUANTD_GRPC_PORT=(\d+)", dockerfile).group(1))
 image_metrics = int(re.search(r"QUANTD_METRICS_PORT=(\d+)", dockerfile).group(1))
 image_uid = int(re.search(r"^USER (\d+)", dockerfile, re.M).group(1))
 image_model_dir = re.search(r"--model_dir=(\S+?)[ \"]", dockerfile).group(1)
-# quantd's flags (server/main.cc), plus absl's built-in ones.
+# quantd's flags: the names server/main.cc gives server/common/flags (set.add("threads", ...)).
 main_cc = open(os.path.join(opslib.REPO, "server", "main.cc"), encoding="utf-8").read()
-known_flags = set(re.findall(r"ABSL_FLAG\(\s*[\w:<>]+\s*,\s*(\w+)", main_cc))
+known_flags = set(re.findall(r"\bset\.add(?:_bytes|_list)?\(\s*\"(\w+)\"", main_cc))
 
 
 def flags_of(configmap, key):
