@@ -40,6 +40,20 @@ void wait_queued(const Admission& a, int queued) {
   ASSERT_EQ(a.queued(), queued);
 }
 
+// An acquire on a thread of its own, returned once it is waiting as the queue's last.
+std::future<absl::StatusOr<Admission::Ticket>> queue_waiter(Admission& a, const CancelToken& token) {
+  const int before = a.queued();
+  auto f = std::async(std::launch::async, [&a, &token] { return a.acquire(token); });
+  wait_queued(a, before + 1);
+  return f;
+}
+
+// The waiter's outcome; a lost wake-up shows as this timing out, not as a hang.
+absl::StatusOr<Admission::Ticket> outcome(std::future<absl::StatusOr<Admission::Ticket>>& f) {
+  if (f.wait_for(10s) != std::future_status::ready) return absl::DeadlineExceededError("the waiter was never woken");
+  return f.get();
+}
+
 TEST(Admission, RefusesBeyondTheQueueWithTheLimitsInTheMessage) {
   Counts counts;
   Admission a(options(2, 1, &counts));
@@ -48,8 +62,7 @@ TEST(Admission, RefusesBeyondTheQueueWithTheLimitsInTheMessage) {
   ASSERT_TRUE(t1.ok() && t2.ok());
   EXPECT_EQ(a.active(), 2);
   CancelToken waiter_token;
-  auto waiter = std::async(std::launch::async, [&] { return a.acquire(waiter_token); });
-  wait_queued(a, 1);
+  auto waiter = queue_waiter(a, waiter_token);
   {
     std::lock_guard lock(counts.mu);
     EXPECT_EQ(counts.active, 2);
@@ -60,54 +73,50 @@ TEST(Admission, RefusesBeyondTheQueueWithTheLimitsInTheMessage) {
   EXPECT_EQ(refused.status().message(), "2 tests are running and 1 are queued (--test_limit); retry later");
 
   t1->reset();  // the waiter takes the freed slot
-  ASSERT_EQ(waiter.wait_for(10s), std::future_status::ready);
-  absl::StatusOr<Admission::Ticket> got = waiter.get();
+  absl::StatusOr<Admission::Ticket> got = outcome(waiter);
   EXPECT_TRUE(got.ok() && got->held());
   EXPECT_EQ(a.active(), 2);
   EXPECT_EQ(a.queued(), 0);
 }
 
-TEST(Admission, CancellingAWaiterWakesItAtOnceAndFreesItsPlace) {
-  Counts counts;
-  Admission a(options(1, 1, &counts));
-  CancelToken none;
-  auto held = a.acquire(none);
+// One slot, held; room for one waiter.
+class FullAdmission : public ::testing::Test {
+ protected:
+  Counts counts_;
+  Admission a_{options(1, 1, &counts_)};
+  CancelToken none_;
+  absl::StatusOr<Admission::Ticket> held_ = a_.acquire(none_);
+};
+
+TEST_F(FullAdmission, CancellingAWaiterWakesItAtOnceAndFreesItsPlace) {
+  Admission& a = a_;
+  absl::StatusOr<Admission::Ticket>& held = held_;
   ASSERT_TRUE(held.ok());
   CancelToken token;
-  auto waiter = std::async(std::launch::async, [&] { return a.acquire(token); });
-  wait_queued(a, 1);
+  auto waiter = queue_waiter(a, token);
   token.cancel();
-  ASSERT_EQ(waiter.wait_for(10s), std::future_status::ready);
-  absl::StatusOr<Admission::Ticket> r = waiter.get();
+  absl::StatusOr<Admission::Ticket> r = outcome(waiter);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(r.status().message(), "cancelled while waiting for a test slot");
   EXPECT_EQ(a.queued(), 0);
   EXPECT_EQ(a.active(), 1);  // the holder is untouched
   // The place in the queue is free again: another waiter can queue.
   CancelToken second;
-  auto next = std::async(std::launch::async, [&] { return a.acquire(second); });
-  wait_queued(a, 1);
+  auto next = queue_waiter(a, second);
   held->reset();
-  ASSERT_EQ(next.wait_for(10s), std::future_status::ready);
-  EXPECT_TRUE(next.get().ok());
+  EXPECT_TRUE(outcome(next).ok());
 }
 
-TEST(Admission, AnAlreadyCancelledTokenDoesNotWait) {
-  Counts counts;
-  Admission a(options(1, 4, &counts));
-  CancelToken none;
-  auto held = a.acquire(none);
+TEST_F(FullAdmission, AnAlreadyCancelledTokenDoesNotWait) {
+  Admission& a = a_;
   CancelToken cancelled;
   cancelled.cancel();
   EXPECT_EQ(a.acquire(cancelled).status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(a.queued(), 0);
 }
 
-TEST(Admission, DeadlineEndsTheWait) {
-  Counts counts;
-  Admission a(options(1, 4, &counts));
-  CancelToken none;
-  auto held = a.acquire(none);
+TEST_F(FullAdmission, DeadlineEndsTheWait) {
+  Admission& a = a_;
   CancelToken soon(CancelToken::Clock::now() + 50ms);
   absl::StatusOr<Admission::Ticket> r = a.acquire(soon);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded);
