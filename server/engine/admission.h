@@ -23,9 +23,9 @@ class Admission {
   struct Options {
     int max_active = 1;
     int max_queued = std::numeric_limits<int>::max();
-    std::string slot;      // what is waited for, in messages: "a compute slot"
-    std::string holders;   // who holds slots, in the queue-full message: "generations"
-    std::string limits;    // the flags behind the limits: "--max_generations=4, --generate_queue=16"
+    std::string slot;     // what is waited for, in messages: "a compute slot"
+    std::string holders;  // who holds slots, in the queue-full message: "generations"
+    std::string limits;   // the flags behind the limits: "--max_generations=4, --generate_queue=16"
     // Called under the lock whenever the counts change (queue-length metrics).
     std::function<void(int active, int queued)> on_change;
   };
@@ -58,7 +58,9 @@ class Admission {
 
  private:
   void release();
-  void changed() const { if (options_.on_change) options_.on_change(active_, static_cast<int>(waiting_.size())); }
+  void changed() const {
+    if (options_.on_change) options_.on_change(active_, static_cast<int>(waiting_.size()));
+  }
 
   const Options options_;
   mutable std::mutex mu_;

@@ -23,25 +23,24 @@ EngineOptions canonical(EngineOptions o) {
 
 Engine::Engine(const EngineOptions& options)
     : options_(canonical(options)),
-      compute_(Admission::Options{
-          .max_active = 1,
-          .slot = "a compute slot",
-          .holders = "compute jobs",
-          .limits = "one parallel job at a time",
-          .on_change = [m = options.metrics](int, int queued) {
-            if (m != nullptr) m->compute_queue.Set(queued);
-          }}),
-      generations_(Admission::Options{
-          .max_active = options.max_generations,
-          .max_queued = options.generate_queue,
-          .slot = "a generation slot",
-          .holders = "generations",
-          .limits = absl::StrCat("--max_generations=", options.max_generations,
-                                 ", --generate_queue=", options.generate_queue),
-          .on_change = [m = options.metrics](int active, int queued) {
-            if (m == nullptr) return;
-            m->active_streams.Set(active);
-            m->generate_queue.Set(queued);
-          }}) {}
+      compute_(Admission::Options{.max_active = 1,
+                                  .slot = "a compute slot",
+                                  .holders = "compute jobs",
+                                  .limits = "one parallel job at a time",
+                                  .on_change =
+                                      [m = options.metrics](int, int queued) {
+                                        if (m != nullptr) m->compute_queue.Set(queued);
+                                      }}),
+      generations_(Admission::Options{.max_active = options.max_generations,
+                                      .max_queued = options.generate_queue,
+                                      .slot = "a generation slot",
+                                      .holders = "generations",
+                                      .limits = absl::StrCat("--max_generations=", options.max_generations,
+                                                             ", --generate_queue=", options.generate_queue),
+                                      .on_change = [m = options.metrics](int active, int queued) {
+                                        if (m == nullptr) return;
+                                        m->active_streams.Set(active);
+                                        m->generate_queue.Set(queued);
+                                      }}) {}
 
 }  // namespace quantd::engine

@@ -69,8 +69,7 @@ class Engine {
   absl::Status unload_model(const std::string& name);
   std::vector<ModelSummary> list_models() const;
   absl::StatusOr<ModelDetails> model_info(const std::string& name) const;
-  absl::StatusOr<QuantizeModelOutcome> quantize_model(const QuantizeModelRequest& request,
-                                                      const CancelToken& cancel);
+  absl::StatusOr<QuantizeModelOutcome> quantize_model(const QuantizeModelRequest& request, const CancelToken& cancel);
   ServerStatus server_status() const;
 
   // --- Generation ---

@@ -29,8 +29,8 @@ absl::StatusOr<std::optional<kernels::Format>> weight_format(const std::string& 
     }
     const std::string last = names.back();
     names.pop_back();
-    return absl::InvalidArgumentError(absl::StrCat(field, " '", name, "' is not a weight type; expected ",
-                                                   absl::StrJoin(names, ", "), " or ", last));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " '", name, "' is not a weight type; expected ", absl::StrJoin(names, ", "), " or ", last));
   }
   return std::optional<kernels::Format>(f->format);
 }
@@ -72,7 +72,8 @@ ModelSummary Engine::summarize(const model::Model& m) const {
 absl::Status Engine::add(ModelStore::Reservation reservation, std::shared_ptr<const model::Model> m) {
   QUANTD_ASSIGN_OR_RETURN(std::shared_ptr<const LoadedModel> loaded, make_loaded(m));
   reservation.commit(std::move(loaded));
-  if (options_.metrics != nullptr) options_.metrics->set_model_bytes(m->name(), m->bytes_mapped(), m->bytes_allocated());
+  if (options_.metrics != nullptr)
+    options_.metrics->set_model_bytes(m->name(), m->bytes_mapped(), m->bytes_allocated());
   return absl::OkStatus();
 }
 
@@ -126,8 +127,8 @@ absl::StatusOr<ModelDetails> Engine::model_info(const std::string& name) const {
   d.summary = summarize(m);
   d.params = m.params();
   for (const model::ModelTensor& t : m.tensors()) {
-    d.tensors.push_back(TensorDetail{t.name, t.ne, type_name(t.format), static_cast<uint32_t>(t.format), t.bytes,
-                                     t.mapped});
+    d.tensors.push_back(
+        TensorDetail{t.name, t.ne, type_name(t.format), static_cast<uint32_t>(t.format), t.bytes, t.mapped});
   }
   return d;
 }
@@ -157,16 +158,16 @@ absl::StatusOr<QuantizeModelOutcome> Engine::quantize_model(const QuantizeModelR
     QUANTD_ASSIGN_OR_RETURN(Admission::Ticket lease, compute_.acquire(cancel));
     QUANTD_ASSIGN_OR_RETURN(result, model::quantize_model(source->model, request.output_name, options));
     if (!out_path.empty()) {
-      QUANTD_RETURN_IF_ERROR(in_client_terms(model::write_model(*result.model, options.target, out_path), out_path,
-                                             request.output_path));
+      QUANTD_RETURN_IF_ERROR(
+          in_client_terms(model::write_model(*result.model, options.target, out_path), out_path, request.output_path));
       outcome.written_path = request.output_path;
     }
   }
   QUANTD_RETURN_IF_ERROR(add(std::move(reservation), result.model));
   outcome.model = summarize(*result.model);
   for (const model::TensorReport& r : result.tensors) {
-    outcome.tensors.push_back(TensorChange{r.name, type_name(r.before), type_name(r.after), r.bytes_before,
-                                           r.bytes_after, r.error, r.note});
+    outcome.tensors.push_back(
+        TensorChange{r.name, type_name(r.before), type_name(r.after), r.bytes_before, r.bytes_after, r.error, r.note});
     outcome.bytes_before += r.bytes_before;
     outcome.bytes_after += r.bytes_after;
   }

@@ -35,13 +35,12 @@ absl::StatusOr<QuantizeResult> Engine::quantize(const FloatTensor& x, const quan
 
   if (options_.metrics != nullptr) {
     const quant::QuantizedTensor& q = result.quantized;
-    const double bytes_out =
-        options.return_quantized ? static_cast<double>(q.data.size() + 4 * q.scales.size() + 4 * q.zero_points.size())
+    const double bytes_out = options.return_quantized
+                                 ? static_cast<double>(q.data.size() + 4 * q.scales.size() + 4 * q.zero_points.size())
                                  : 0.0;
-    options_.metrics->record_quantize(std::string(quant::scheme_name(spec.scheme)),
-                                      static_cast<double>(x.count) * x.source_bytes_per_value, bytes_out,
-                                      result.error ? result.error->rmse : -1.0,
-                                      result.error ? result.error->snr_db : NAN);
+    options_.metrics->record_quantize(
+        std::string(quant::scheme_name(spec.scheme)), static_cast<double>(x.count) * x.source_bytes_per_value,
+        bytes_out, result.error ? result.error->rmse : -1.0, result.error ? result.error->snr_db : NAN);
   }
   result.compute_micros =
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();

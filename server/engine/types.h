@@ -30,8 +30,8 @@ struct QuantizeOptions {
 struct QuantizeResult {
   quant::QuantizedTensor quantized;
   std::optional<quant::ErrorStats> error;
-  std::vector<float> restored;   // only with QuantizeOptions::restore
-  int64_t compute_micros = 0;    // admission wait included
+  std::vector<float> restored;  // only with QuantizeOptions::restore
+  int64_t compute_micros = 0;   // admission wait included
 };
 
 struct ModelSummary {
@@ -48,7 +48,7 @@ struct ModelSummary {
 struct TensorDetail {
   std::string name;
   std::vector<int64_t> shape;
-  std::string type;      // "q8_0"
+  std::string type;  // "q8_0"
   uint32_t ggml_type = 0;
   uint64_t bytes = 0;
   bool mapped = true;
@@ -66,7 +66,7 @@ struct QuantizeModelRequest {
   std::string target_type;    // required: "q4_0", ...
   std::string fallback_type;  // optional
   std::vector<std::string> keep;
-  std::string output_path;    // optional, relative to model_dir
+  std::string output_path;  // optional, relative to model_dir
 };
 
 struct TensorChange {

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/status.h"
 
 namespace quantd::llm {
 
@@ -31,7 +32,7 @@ absl::Status validate(const SamplerConfig& c) {
 }
 
 absl::StatusOr<Sampler> Sampler::create(const SamplerConfig& config, int32_t n_vocab) {
-  if (absl::Status s = validate(config); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(validate(config));
   if (n_vocab <= 0) return absl::InvalidArgumentError(absl::StrCat("sampler: vocabulary size ", n_vocab));
   return Sampler(config, n_vocab);
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/llm/bpe_tokenizer.h"
 #include "server/llm/spm_tokenizer.h"
+#include "server/common/status.h"
 
 namespace quantd::llm {
 namespace {
@@ -36,17 +37,17 @@ absl::Status validate(const Vocabulary& v) {
       return absl::InvalidArgumentError(absl::StrCat("tokenizer score of token ", i, " is NaN"));
     }
   }
-  if (absl::Status s = check_id("bos", v.bos, v.tokens.size()); !s.ok()) return s;
-  if (absl::Status s = check_id("eos", v.eos, v.tokens.size()); !s.ok()) return s;
-  if (absl::Status s = check_id("eot", v.eot, v.tokens.size()); !s.ok()) return s;
-  if (absl::Status s = check_id("unknown", v.unk, v.tokens.size()); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(check_id("bos", v.bos, v.tokens.size()));
+  QUANTD_RETURN_IF_ERROR(check_id("eos", v.eos, v.tokens.size()));
+  QUANTD_RETURN_IF_ERROR(check_id("eot", v.eot, v.tokens.size()));
+  QUANTD_RETURN_IF_ERROR(check_id("unknown", v.unk, v.tokens.size()));
   return absl::OkStatus();
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<const Tokenizer>> Tokenizer::create(Vocabulary vocab) {
-  if (absl::Status s = validate(vocab); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(validate(vocab));
   if (vocab.model == "llama") return make_spm_tokenizer(std::move(vocab));
   if (vocab.model == "gpt2") return make_bpe_tokenizer(std::move(vocab));
   return absl::UnimplementedError(absl::StrCat("tokenizer.ggml.model \"", vocab.model,

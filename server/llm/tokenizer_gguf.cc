@@ -3,6 +3,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "server/common/status.h"
 #include "server/llm/tokenizer.h"
 #include "server/model/gguf.h"
 
@@ -46,46 +47,42 @@ absl::StatusOr<Vocabulary> vocabulary_from_gguf(const model::GgufFile& gguf) {
   v.model = *kind;
   if (absl::StatusOr<std::string> pre = gguf.get_string("tokenizer.ggml.pre"); pre.ok()) v.pre = *pre;
 
-  absl::StatusOr<const model::GgufArray*> tokens = array_of(gguf, "tokenizer.ggml.tokens", model::GgufType::kString);
-  if (!tokens.ok()) return tokens.status();
-  v.tokens.reserve((*tokens)->values.size());
-  for (const model::GgufValue& t : (*tokens)->values) v.tokens.push_back(std::get<std::string>(t.value));
+  QUANTD_ASSIGN_OR_RETURN(const model::GgufArray* tokens,
+                          array_of(gguf, "tokenizer.ggml.tokens", model::GgufType::kString));
+  v.tokens.reserve(tokens->values.size());
+  for (const model::GgufValue& t : tokens->values) v.tokens.push_back(std::get<std::string>(t.value));
 
   if (gguf.metadata().count("tokenizer.ggml.scores") != 0) {
-    absl::StatusOr<const model::GgufArray*> scores = array_of(gguf, "tokenizer.ggml.scores", model::GgufType::kF32);
-    if (!scores.ok()) return scores.status();
-    for (const model::GgufValue& s : (*scores)->values) v.scores.push_back(static_cast<float>(std::get<double>(s.value)));
+    QUANTD_ASSIGN_OR_RETURN(const model::GgufArray* scores,
+                            array_of(gguf, "tokenizer.ggml.scores", model::GgufType::kF32));
+    for (const model::GgufValue& s : scores->values) v.scores.push_back(static_cast<float>(std::get<double>(s.value)));
   }
   if (gguf.metadata().count("tokenizer.ggml.token_type") != 0) {
-    absl::StatusOr<const model::GgufArray*> types =
-        array_of(gguf, "tokenizer.ggml.token_type", model::GgufType::kI32);
-    if (!types.ok()) return types.status();
-    for (const model::GgufValue& t : (*types)->values) {
+    QUANTD_ASSIGN_OR_RETURN(const model::GgufArray* types,
+                            array_of(gguf, "tokenizer.ggml.token_type", model::GgufType::kI32));
+    for (const model::GgufValue& t : types->values) {
       const int64_t type = std::get<int64_t>(t.value);
       if (type < 0 || type > static_cast<int64_t>(TokenType::kByte)) {
-        return absl::InvalidArgumentError(absl::StrCat("tokenizer: token type ", type, " of token ",
-                                                       v.types.size(), " is not 0..6"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("tokenizer: token type ", type, " of token ", v.types.size(), " is not 0..6"));
       }
       v.types.push_back(static_cast<TokenType>(type));
     }
   }
   if (gguf.metadata().count("tokenizer.ggml.merges") != 0) {
-    absl::StatusOr<const model::GgufArray*> merges =
-        array_of(gguf, "tokenizer.ggml.merges", model::GgufType::kString);
-    if (!merges.ok()) return merges.status();
-    for (const model::GgufValue& m : (*merges)->values) v.merges.push_back(std::get<std::string>(m.value));
+    QUANTD_ASSIGN_OR_RETURN(const model::GgufArray* merges,
+                            array_of(gguf, "tokenizer.ggml.merges", model::GgufType::kString));
+    for (const model::GgufValue& m : merges->values) v.merges.push_back(std::get<std::string>(m.value));
   }
   if (v.model == "gpt2" && v.merges.empty()) {
     return absl::InvalidArgumentError("tokenizer: tokenizer.ggml.model is gpt2 but tokenizer.ggml.merges is missing");
   }
 
-  for (auto [key, field] : {std::pair{"tokenizer.ggml.bos_token_id", &v.bos},
-                            std::pair{"tokenizer.ggml.eos_token_id", &v.eos},
-                            std::pair{"tokenizer.ggml.eot_token_id", &v.eot},
-                            std::pair{"tokenizer.ggml.unknown_token_id", &v.unk}}) {
-    absl::StatusOr<int32_t> id = optional_id(gguf, key);
-    if (!id.ok()) return id.status();
-    *field = *id;
+  for (auto [key, field] :
+       {std::pair{"tokenizer.ggml.bos_token_id", &v.bos}, std::pair{"tokenizer.ggml.eos_token_id", &v.eos},
+        std::pair{"tokenizer.ggml.eot_token_id", &v.eot}, std::pair{"tokenizer.ggml.unknown_token_id", &v.unk}}) {
+    QUANTD_ASSIGN_OR_RETURN(int32_t id, optional_id(gguf, key));
+    *field = id;
   }
   // llama.cpp's defaults: SentencePiece adds BOS and the space prefix, byte-level BPE neither.
   const bool spm = v.model == "llama";
@@ -95,9 +92,8 @@ absl::StatusOr<Vocabulary> vocabulary_from_gguf(const model::GgufFile& gguf) {
 }
 
 absl::StatusOr<std::unique_ptr<const Tokenizer>> Tokenizer::from_gguf(const model::GgufFile& gguf) {
-  absl::StatusOr<Vocabulary> v = vocabulary_from_gguf(gguf);
-  if (!v.ok()) return v.status();
-  return create(*std::move(v));
+  QUANTD_ASSIGN_OR_RETURN(Vocabulary v, vocabulary_from_gguf(gguf));
+  return create(std::move(v));
 }
 
 }  // namespace quantd::llm

@@ -23,10 +23,14 @@ llm::SamplerConfig to_sampler(const v1::SamplingParams& s) {
 
 v1::FinishReason to_proto(llm::FinishReason r) {
   switch (r) {
-    case llm::FinishReason::kLength: return v1::FINISH_REASON_LENGTH;
-    case llm::FinishReason::kStop: return v1::FINISH_REASON_STOP;
-    case llm::FinishReason::kEos: return v1::FINISH_REASON_EOS;
-    case llm::FinishReason::kCancelled: return v1::FINISH_REASON_CANCELLED;
+    case llm::FinishReason::kLength:
+      return v1::FINISH_REASON_LENGTH;
+    case llm::FinishReason::kStop:
+      return v1::FINISH_REASON_STOP;
+    case llm::FinishReason::kEos:
+      return v1::FINISH_REASON_EOS;
+    case llm::FinishReason::kCancelled:
+      return v1::FINISH_REASON_CANCELLED;
   }
   return v1::FINISH_REASON_UNSPECIFIED;
 }

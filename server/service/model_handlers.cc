@@ -43,9 +43,9 @@ void to_proto(const engine::TensorChange& c, v1::TensorQuantizationReport* t) {
 }
 
 engine::QuantizeModelRequest to_engine(const v1::QuantizeModelRequest& r) {
-  return engine::QuantizeModelRequest{r.source(),        r.output_name(),
-                                      r.target_type(),   r.fallback_type(),
-                                      {r.keep().begin(), r.keep().end()}, r.output_path()};
+  return engine::QuantizeModelRequest{
+      r.source(),     r.output_name(), r.target_type(), r.fallback_type(), {r.keep().begin(), r.keep().end()},
+      r.output_path()};
 }
 
 }  // namespace
@@ -63,14 +63,13 @@ grpc::ServerUnaryReactor* QuantdService::LoadModel(grpc::CallbackServerContext* 
 }
 
 grpc::ServerUnaryReactor* QuantdService::UnloadModel(grpc::CallbackServerContext* context,
-                                                     const v1::UnloadModelRequest* request,
-                                                     v1::UnloadModelResponse*) {
-  return UnaryCall::start(context, nullptr,
-                          [this, request](const engine::CancelToken&) { return engine_.unload_model(request->name()); });
+                                                     const v1::UnloadModelRequest* request, v1::UnloadModelResponse*) {
+  return UnaryCall::start(
+      context, nullptr, [this, request](const engine::CancelToken&) { return engine_.unload_model(request->name()); });
 }
 
-grpc::ServerUnaryReactor* QuantdService::ListModels(grpc::CallbackServerContext* context,
-                                                    const v1::ListModelsRequest*, v1::ListModelsResponse* response) {
+grpc::ServerUnaryReactor* QuantdService::ListModels(grpc::CallbackServerContext* context, const v1::ListModelsRequest*,
+                                                    v1::ListModelsResponse* response) {
   return UnaryCall::start(context, nullptr, [this, response](const engine::CancelToken&) {
     for (const engine::ModelSummary& s : engine_.list_models()) to_proto(s, response->add_models());
     return absl::OkStatus();
@@ -78,8 +77,7 @@ grpc::ServerUnaryReactor* QuantdService::ListModels(grpc::CallbackServerContext*
 }
 
 grpc::ServerUnaryReactor* QuantdService::GetModelInfo(grpc::CallbackServerContext* context,
-                                                      const v1::GetModelInfoRequest* request,
-                                                      v1::ModelInfo* response) {
+                                                      const v1::GetModelInfoRequest* request, v1::ModelInfo* response) {
   return UnaryCall::start(context, nullptr, [this, request, response](const engine::CancelToken&) {
     QUANTD_ASSIGN_OR_RETURN(engine::ModelDetails d, engine_.model_info(request->name()));
     to_proto(d.summary, response->mutable_summary());

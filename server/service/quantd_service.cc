@@ -52,8 +52,7 @@ QuantdService::QuantdService(engine::Engine& engine, const ServiceOptions& optio
     : engine_(engine), options_(options), workers_(options.max_workers) {}
 
 grpc::ServerUnaryReactor* QuantdService::Quantize(grpc::CallbackServerContext* context,
-                                                  const v1::QuantizeRequest* request,
-                                                  v1::QuantizeResponse* response) {
+                                                  const v1::QuantizeRequest* request, v1::QuantizeResponse* response) {
   engine::Workers* where = engine_.may_wait(claimed_values(request->tensor())) ? &workers_ : nullptr;
   return UnaryCall::start(context, where, [this, request, response](const engine::CancelToken& cancel) {
     std::vector<float> storage;
@@ -73,8 +72,8 @@ grpc::ServerUnaryReactor* QuantdService::Dequantize(grpc::CallbackServerContext*
     if (dtype == v1::DTYPE_UNSPECIFIED) dtype = request->quantized().source_dtype();
     if (dtype == v1::DTYPE_UNSPECIFIED) dtype = v1::DTYPE_F32;
     if (dtype != v1::DTYPE_F32 && dtype != v1::DTYPE_F16 && dtype != v1::DTYPE_BF16) {
-      return absl::InvalidArgumentError(absl::StrCat("dtype is ", v1::DType_Name(dtype),
-                                                     "; Dequantize produces DTYPE_F32, DTYPE_F16 or DTYPE_BF16"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("dtype is ", v1::DType_Name(dtype), "; Dequantize produces DTYPE_F32, DTYPE_F16 or DTYPE_BF16"));
     }
     v1::Tensor* out = response->mutable_tensor();
     out->set_name(request->quantized().name());
@@ -115,7 +114,8 @@ class QuantizeStreamCall final
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client has sent everything (or is gone)
-      if (token().cancelled()) return outbox().close(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+      if (token().cancelled())
+        return outbox().close(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
       if (!have_header_) {
         return outbox().close(to_grpc_status(absl::InvalidArgumentError(
             "the first QuantizeStream message must be a header (QuantizeRequest without data)")));
@@ -137,7 +137,8 @@ class QuantizeStreamCall final
     header_ = std::move(*message_.mutable_header());
     have_header_ = true;
     if (header_.fake_quantize()) {
-      return absl::InvalidArgumentError("fake_quantize is not supported on QuantizeStream; call Dequantize on the result");
+      return absl::InvalidArgumentError(
+          "fake_quantize is not supported on QuantizeStream; call Dequantize on the result");
     }
     const v1::Tensor& t = header_.tensor();
     if (!t.data().empty()) {

@@ -34,13 +34,12 @@ class QuantdService final : public v1::Quantd::CallbackService {
                                         v1::UnloadModelResponse* response) override;
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context, const v1::ListModelsRequest* request,
                                        v1::ListModelsResponse* response) override;
-  grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context,
-                                         const v1::GetModelInfoRequest* request, v1::ModelInfo* response) override;
-  grpc::ServerUnaryReactor* QuantizeModel(grpc::CallbackServerContext* context,
-                                          const v1::QuantizeModelRequest* request,
+  grpc::ServerUnaryReactor* GetModelInfo(grpc::CallbackServerContext* context, const v1::GetModelInfoRequest* request,
+                                         v1::ModelInfo* response) override;
+  grpc::ServerUnaryReactor* QuantizeModel(grpc::CallbackServerContext* context, const v1::QuantizeModelRequest* request,
                                           v1::QuantizeModelResponse* response) override;
-  grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
-                                          const v1::GetServerInfoRequest* request, v1::ServerInfo* response) override;
+  grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context, const v1::GetServerInfoRequest* request,
+                                          v1::ServerInfo* response) override;
 
   // Generate (generate_handler.cc).
   grpc::ServerWriteReactor<v1::GenerateResponse>* Generate(grpc::CallbackServerContext* context,

@@ -245,13 +245,21 @@ TEST_F(EngineTest, QuantizeRunsAndTheReplyLimitsHold) {
 
   // 256 F32 values are 1024 bytes: over the 1000-byte reply limit; as F16 they fit.
   float* unused = nullptr;
-  absl::Status s = e.dequantize(q->quantized, 4, [&](int64_t) { return unused; }, none);
+  absl::Status s = e.dequantize(
+      q->quantized, 4, [&](int64_t) { return unused; }, none);
   EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(s.message(),
             "the restored tensor would be 1024 bytes, over the server's message limit of 1000 bytes "
             "(--max_message_bytes)");
   std::vector<float> out;
-  EXPECT_TRUE(e.dequantize(q->quantized, 2, [&](int64_t n) { out.resize(n); return out.data(); }, none).ok());
+  EXPECT_TRUE(e.dequantize(
+                   q->quantized, 2,
+                   [&](int64_t n) {
+                     out.resize(n);
+                     return out.data();
+                   },
+                   none)
+                  .ok());
   EXPECT_EQ(out, q->restored);
 
   EXPECT_TRUE(e.check_stream_tensor(1024, 4).ok());
