@@ -312,6 +312,9 @@ TEST(Dispatch, CoveredIsas) {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
     EXPECT_TRUE(has(Isa::kAvx512));
+    if (__builtin_cpu_supports("avx512vnni")) {
+      EXPECT_TRUE(has(Isa::kAvx512Vnni));
+    }
   }
 #elif defined(__aarch64__)
   EXPECT_TRUE(has(Isa::kNeon));
@@ -333,6 +336,11 @@ TEST(Dispatch, ActiveTableHonoursQuantdIsa) {
 TEST(Dispatch, ParsesIsaNames) {
   EXPECT_EQ(parse_isa("avx2"), Isa::kAvx2);
   EXPECT_EQ(parse_isa("neon_dotprod"), Isa::kNeonDotprod);
+  EXPECT_EQ(parse_isa("avx512"), Isa::kAvx512);
+  EXPECT_EQ(parse_isa("avx512_vnni"), Isa::kAvx512Vnni);
+  for (Isa i : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDotprod}) {
+    EXPECT_EQ(parse_isa(isa_name(i)), i) << isa_name(i);
+  }
   EXPECT_FALSE(parse_isa("sse9").has_value());
 }
 
