@@ -217,8 +217,7 @@ absl::StatusOr<quant::QuantizedTensor> from_proto(const v1::QuantizedTensor& p) 
                                                    ": not a scheme this server can restore"));
   }
   q.scheme = *scheme;
-  absl::StatusOr<int64_t> count = checked_element_count(p.shape(), "quantized.shape");
-  if (!count.ok()) return count.status();
+  QUANTD_RETURN_IF_ERROR(checked_element_count(p.shape(), "quantized.shape").status());
   absl::StatusOr<quant::Granularity> g = to_granularity(p.granularity(), q.scheme);
   if (!g.ok()) return absl::InvalidArgumentError(absl::StrCat("quantized.granularity ", p.granularity(), " is not known"));
   q.granularity = *g;
