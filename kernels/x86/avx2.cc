@@ -263,40 +263,34 @@ __m256i offset_codes(const float* x, float min, float id) {
                  truncate_offset(x, vmin, vid, 2), truncate_offset(x, vmin, vid, 3));
 }
 
-void quantize_row_q4_0_avx2(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<BlockQ4_0*>(vy);
+// Stores a block's codes: four-bit formats as nibbles, five-bit formats with their qh bits.
+// A degenerate block arrives as all-zero codes, which gives the reference's zero bytes.
+void store_codes(__m256i codes, BlockQ4_0& out) { store_nibbles(codes, out.qs); }
+void store_codes(__m256i codes, BlockQ4_1& out) { store_nibbles(codes, out.qs); }
+void store_codes(__m256i codes, BlockQ5_0& out) { store_five_bits(codes, out.qs, out.qh); }
+void store_codes(__m256i codes, BlockQ5_1& out) { store_five_bits(codes, out.qs, out.qh); }
+
+// Q4_0 / Q5_0: d = extreme / -half (the extreme maps to code 0, so d carries its sign), codes
+// min(limit, (int)(x * id + half + 0.5)).
+template <typename Block>
+void quantize_row_symmetric(const float* x, void* vy, int64_t n, float half, int limit) {
+  auto* y = static_cast<Block*>(vy);
   const int64_t nb = n / kBlockSize;
   for (int64_t b0 = 0; b0 < nb; b0 += kGroup, x += kGroup * kBlockSize) {
     const int count = static_cast<int>(min_i64(kGroup, nb - b0));
-    // The extreme maps to code 0 (-8 * d), so d carries the extreme's sign.
-    const GroupScales s = group_scales(_mm256_div_ps(signed_absmax8(x, count), _mm256_set1_ps(-8.0f)));
+    const GroupScales s = group_scales(_mm256_div_ps(signed_absmax8(x, count), _mm256_set1_ps(-half)));
     for (int k = 0; k < count; ++k) {
-      BlockQ4_0& out = y[b0 + k];
+      Block& out = y[b0 + k];
       out.d = s.d[k];
-      if (s.degenerate >> k & 1) {
-        std::memset(out.qs, 0, sizeof out.qs);
-      } else {
-        store_nibbles(symmetric_codes(x + k * kBlockSize, s.id[k], 8.5f, 15), out.qs);
-      }
+      store_codes((s.degenerate >> k & 1) ? _mm256_setzero_si256()
+                                          : symmetric_codes(x + k * kBlockSize, s.id[k], half + 0.5f, limit),
+                  out);
     }
   }
 }
 
-void quantize_row_q5_0_avx2(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<BlockQ5_0*>(vy);
-  const int64_t nb = n / kBlockSize;
-  for (int64_t b0 = 0; b0 < nb; b0 += kGroup, x += kGroup * kBlockSize) {
-    const int count = static_cast<int>(min_i64(kGroup, nb - b0));
-    const GroupScales s = group_scales(_mm256_div_ps(signed_absmax8(x, count), _mm256_set1_ps(-16.0f)));
-    for (int k = 0; k < count; ++k) {
-      BlockQ5_0& out = y[b0 + k];
-      out.d = s.d[k];
-      const __m256i codes = (s.degenerate >> k & 1) ? _mm256_setzero_si256()
-                                                      : symmetric_codes(x + k * kBlockSize, s.id[k], 16.5f, 31);
-      store_five_bits(codes, out.qs, out.qh);
-    }
-  }
-}
+void quantize_row_q4_0_avx2(const float* x, void* y, int64_t n) { quantize_row_symmetric<BlockQ4_0>(x, y, n, 8.0f, 15); }
+void quantize_row_q5_0_avx2(const float* x, void* y, int64_t n) { quantize_row_symmetric<BlockQ5_0>(x, y, n, 16.0f, 31); }
 
 // The offset formats' scales for a group: d = (max - min) / levels, and the minima as floats
 // (for the codes) and as the fp16 m the blocks store.
@@ -316,49 +310,32 @@ OffsetGroup offset_group(const float* x, int count, float levels) {
   return g;
 }
 
-void quantize_row_q4_1_avx2(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<BlockQ4_1*>(vy);
+// Q4_1 / Q5_1: codes (int)((x - min) * id + 0.5f), clamped to `limit` when clamp is set (Q4_1;
+// the reference leaves Q5_1's unclamped, and bits above 4 are dropped when stored).
+template <typename Block>
+void quantize_row_offset(const float* x, void* vy, int64_t n, float levels, bool clamp) {
+  auto* y = static_cast<Block*>(vy);
   const int64_t nb = n / kBlockSize;
+  const __m256i limit = _mm256_set1_epi8(static_cast<char>(levels));
   for (int64_t b0 = 0; b0 < nb; b0 += kGroup, x += kGroup * kBlockSize) {
     const int count = static_cast<int>(min_i64(kGroup, nb - b0));
-    const OffsetGroup g = offset_group(x, count, 15.0f);
-    const GroupScales& s = g.s;
-    const float* mins = g.mins;
-    const fp16_t* m = g.m;
+    const OffsetGroup g = offset_group(x, count, levels);
     for (int k = 0; k < count; ++k) {
-      BlockQ4_1& out = y[b0 + k];
-      out.d = s.d[k];
-      out.m = m[k];
-      if (s.degenerate >> k & 1) {
-        std::memset(out.qs, 0, sizeof out.qs);
-      } else {
-        const __m256i codes = offset_codes(x + k * kBlockSize, mins[k], s.id[k]);
-        store_nibbles(_mm256_min_epu8(codes, _mm256_set1_epi8(15)), out.qs);
+      Block& out = y[b0 + k];
+      out.d = g.s.d[k];
+      out.m = g.m[k];
+      __m256i codes = _mm256_setzero_si256();
+      if (!(g.s.degenerate >> k & 1)) {
+        codes = offset_codes(x + k * kBlockSize, g.mins[k], g.s.id[k]);
+        if (clamp) codes = _mm256_min_epu8(codes, limit);
       }
+      store_codes(codes, out);
     }
   }
 }
 
-void quantize_row_q5_1_avx2(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<BlockQ5_1*>(vy);
-  const int64_t nb = n / kBlockSize;
-  for (int64_t b0 = 0; b0 < nb; b0 += kGroup, x += kGroup * kBlockSize) {
-    const int count = static_cast<int>(min_i64(kGroup, nb - b0));
-    const OffsetGroup g = offset_group(x, count, 31.0f);
-    const GroupScales& s = g.s;
-    const float* mins = g.mins;
-    const fp16_t* m = g.m;
-    for (int k = 0; k < count; ++k) {
-      BlockQ5_1& out = y[b0 + k];
-      out.d = s.d[k];
-      out.m = m[k];
-      // Not clamped, as in the reference.
-      const __m256i codes = (s.degenerate >> k & 1) ? _mm256_setzero_si256()
-                                                      : offset_codes(x + k * kBlockSize, mins[k], s.id[k]);
-      store_five_bits(codes, out.qs, out.qh);
-    }
-  }
-}
+void quantize_row_q4_1_avx2(const float* x, void* y, int64_t n) { quantize_row_offset<BlockQ4_1>(x, y, n, 15.0f, true); }
+void quantize_row_q5_1_avx2(const float* x, void* y, int64_t n) { quantize_row_offset<BlockQ5_1>(x, y, n, 31.0f, false); }
 
 // roundf (half away from zero) of x * id for 8 values. Adding 0.5 - 2^-25 with the value's sign
 // and truncating is exact for every float below 2^31 in magnitude (checked exhaustively):
@@ -585,51 +562,28 @@ void dequantize_row_bf16_avx2(const void* vx, float* y, int64_t n) {
 // Element i is fused into lane i % 32: four ymm accumulators hold lanes 0-7, 8-15, 16-23 and
 // 24-31. The reference finishes the tail and folds the lanes.
 
-float vec_dot_f32_f32_avx2(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const float*>(vx);
+__m256 f32x8_to_ps(const float* x) { return _mm256_loadu_ps(x); }
+__m256 f16x8_to_ps(const fp16_t* x) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))); }
+
+// Load widens eight x values; Finish is ref::finish_dot_* for x's type.
+template <typename T, __m256 (*Load)(const T*),
+          float (*Finish)(const T*, const float*, int64_t, int64_t, float*)>
+float float_dot(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const T*>(vx);
   const auto* y = static_cast<const float*>(vy);
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    for (int k = 0; k < 4; ++k) {
-      acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), acc[k]);
-    }
+    for (int k = 0; k < 4; ++k) acc[k] = _mm256_fmadd_ps(Load(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), acc[k]);
   }
   alignas(32) float lanes[ref::kFloatLanes];
   for (int k = 0; k < 4; ++k) _mm256_store_ps(lanes + 8 * k, acc[k]);
-  return ref::finish_dot_f32(x, y, i, n, lanes);
+  return Finish(x, y, i, n, lanes);
 }
 
-float vec_dot_f16_f32_avx2(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const fp16_t*>(vx);
-  const auto* y = static_cast<const float*>(vy);
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    for (int k = 0; k < 4; ++k) {
-      const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i + 8 * k)));
-      acc[k] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(y + i + 8 * k), acc[k]);
-    }
-  }
-  alignas(32) float lanes[ref::kFloatLanes];
-  for (int k = 0; k < 4; ++k) _mm256_store_ps(lanes + 8 * k, acc[k]);
-  return ref::finish_dot_f16(x, y, i, n, lanes);
-}
-
-float vec_dot_bf16_f32_avx2(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const bf16_t*>(vx);
-  const auto* y = static_cast<const float*>(vy);
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    for (int k = 0; k < 4; ++k) {
-      acc[k] = _mm256_fmadd_ps(bf16x8_to_ps(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), acc[k]);
-    }
-  }
-  alignas(32) float lanes[ref::kFloatLanes];
-  for (int k = 0; k < 4; ++k) _mm256_store_ps(lanes + 8 * k, acc[k]);
-  return ref::finish_dot_bf16(x, y, i, n, lanes);
-}
+constexpr VecDotFn vec_dot_f32_f32_avx2 = float_dot<float, f32x8_to_ps, ref::finish_dot_f32>;
+constexpr VecDotFn vec_dot_f16_f32_avx2 = float_dot<fp16_t, f16x8_to_ps, ref::finish_dot_f16>;
+constexpr VecDotFn vec_dot_bf16_f32_avx2 = float_dot<bf16_t, bf16x8_to_ps, ref::finish_dot_bf16>;
 
 // --- Block dots -------------------------------------------------------------------------------
 //
