@@ -50,12 +50,20 @@ quantd_pb2, quantd_pb2_grpc, tensor_pb2, generate_pb2, health_pb2, health_pb2_gr
 
 _DTYPES = {np.dtype("float32"): tensor_pb2.DTYPE_F32, np.dtype("float16"): tensor_pb2.DTYPE_F16}
 _NUMPY = {tensor_pb2.DTYPE_F32: np.float32, tensor_pb2.DTYPE_F16: np.float16}
-SCHEMES = {
-    "q4_0": tensor_pb2.SCHEME_Q4_0, "q4_1": tensor_pb2.SCHEME_Q4_1, "q5_0": tensor_pb2.SCHEME_Q5_0,
-    "q5_1": tensor_pb2.SCHEME_Q5_1, "q8_0": tensor_pb2.SCHEME_Q8_0,
-    "int8_sym": tensor_pb2.SCHEME_INT8_SYMMETRIC, "int8_asym": tensor_pb2.SCHEME_INT8_ASYMMETRIC,
-    "int4_sym": tensor_pb2.SCHEME_INT4_SYMMETRIC, "int4_asym": tensor_pb2.SCHEME_INT4_ASYMMETRIC,
-}
+
+
+def _short_scheme_name(enum_name):
+    """SCHEME_Q4_0 -> q4_0, SCHEME_INT8_SYMMETRIC -> int8_sym, SCHEME_INT4_ASYMMETRIC -> int4_asym."""
+    name = enum_name.removeprefix("SCHEME_").lower()
+    for full, short in (("_asymmetric", "_asym"), ("_symmetric", "_sym")):
+        if name.endswith(full):
+            return name[:-len(full)] + short
+    return name
+
+
+# From the API's enum, so a scheme added to tensor.proto needs nothing here.
+SCHEMES = {_short_scheme_name(name): value for name, value in tensor_pb2.Scheme.items()
+           if value != tensor_pb2.SCHEME_UNSPECIFIED}
 GRANULARITIES = {
     None: tensor_pb2.GRANULARITY_UNSPECIFIED, "tensor": tensor_pb2.GRANULARITY_PER_TENSOR,
     "channel": tensor_pb2.GRANULARITY_PER_CHANNEL, "group": tensor_pb2.GRANULARITY_PER_GROUP,

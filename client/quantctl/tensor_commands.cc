@@ -6,12 +6,19 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "client/quantctl/commands.h"
 #include "client/quantctl/npy.h"
 #include "quantd/v1/quantd.grpc.pb.h"
@@ -71,20 +78,47 @@ absl::StatusOr<v1::Tensor> load_tensor(const Args& args, const std::string& path
   return t;
 }
 
+// --scheme names come from the API's enum, so a scheme added there needs nothing here:
+// SCHEME_Q4_0 -> q4_0, SCHEME_INT8_SYMMETRIC -> int8_sym, SCHEME_INT4_ASYMMETRIC -> int4_asym.
+std::string short_scheme_name(const std::string& enum_name) {
+  const std::string lower = absl::AsciiStrToLower(absl::StripPrefix(enum_name, "SCHEME_"));
+  absl::string_view s = lower;
+  for (auto [from, to] : {std::pair{"_asymmetric", "_asym"}, std::pair{"_symmetric", "_sym"}}) {
+    if (absl::ConsumeSuffix(&s, from)) return absl::StrCat(s, to);
+  }
+  return lower;
+}
+
+// Every scheme's short name, in enum order (SCHEME_UNSPECIFIED left out).
+std::vector<std::string> scheme_short_names() {
+  std::vector<std::string> names;
+  const google::protobuf::EnumDescriptor* d = v1::Scheme_descriptor();
+  for (int i = 0; i < d->value_count(); ++i) {
+    if (d->value(i)->number() != v1::SCHEME_UNSPECIFIED) names.push_back(short_scheme_name(d->value(i)->name()));
+  }
+  return names;
+}
+
+std::optional<v1::Scheme> parse_scheme(const std::string& name) {
+  const google::protobuf::EnumDescriptor* d = v1::Scheme_descriptor();
+  for (int i = 0; i < d->value_count(); ++i) {
+    const google::protobuf::EnumValueDescriptor* v = d->value(i);
+    if (v->number() != v1::SCHEME_UNSPECIFIED && short_scheme_name(v->name()) == name) {
+      return static_cast<v1::Scheme>(v->number());
+    }
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<v1::QuantizationConfig> load_config(const Args& args) {
   v1::QuantizationConfig c;
-  const std::map<std::string, v1::Scheme> schemes = {
-      {"q4_0", v1::SCHEME_Q4_0},           {"q4_1", v1::SCHEME_Q4_1},
-      {"q5_0", v1::SCHEME_Q5_0},           {"q5_1", v1::SCHEME_Q5_1},
-      {"q8_0", v1::SCHEME_Q8_0},           {"int8_sym", v1::SCHEME_INT8_SYMMETRIC},
-      {"int8_asym", v1::SCHEME_INT8_ASYMMETRIC}, {"int4_sym", v1::SCHEME_INT4_SYMMETRIC},
-      {"int4_asym", v1::SCHEME_INT4_ASYMMETRIC}};
   const std::string scheme = args.get("scheme");
-  if (!schemes.count(scheme)) {
-    return absl::InvalidArgumentError(absl::StrCat("--scheme '", scheme, "' is not one of q4_0, q4_1, q5_0, q5_1, q8_0, "
-                                                   "int8_sym, int8_asym, int4_sym, int4_asym"));
+  const std::optional<v1::Scheme> parsed = parse_scheme(scheme);
+  if (!parsed) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--scheme '", scheme, "' is not one of ", absl::StrJoin(scheme_short_names(), ", ")));
   }
-  c.set_scheme(schemes.at(scheme));
+  c.set_scheme(*parsed);
   const std::map<std::string, v1::Granularity> granularities = {
       {"", v1::GRANULARITY_UNSPECIFIED},      {"tensor", v1::GRANULARITY_PER_TENSOR},
       {"channel", v1::GRANULARITY_PER_CHANNEL}, {"group", v1::GRANULARITY_PER_GROUP},

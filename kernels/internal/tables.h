@@ -9,8 +9,10 @@ namespace quantd::kernels {
 void fill_reference_table(KernelTable* t);
 // Defined only in builds that compile the ISA's file; dispatch.cc guards the calls.
 void fill_avx2_table(KernelTable* t);
-// vnni: the CPU has AVX512-VNNI; without it the integer dots stay those of AVX2.
-void fill_avx512_table(KernelTable* t, bool vnni);
+// AVX-512 without VNNI: the float dots; the integer dots stay those of AVX2.
+void fill_avx512_table(KernelTable* t);
+// On top of fill_avx512_table: the integer block dots with VPDPBUSD.
+void fill_avx512_vnni_table(KernelTable* t);
 void fill_neon_table(KernelTable* t);
 void fill_neon_dotprod_table(KernelTable* t);
 

@@ -7,8 +7,8 @@
 // - dequantize: (float)code * d, then + m for the offset formats, as two roundings;
 // - vec_dot: exact integer block sums, each block's float term built as block_term_* builds
 //   it, added to lane b % 4; float dots fuse element i into lane i % 32.
-// Only intrinsics, functions of this file's anonymous namespace and out-of-line ref::
-// functions are called here: an inline function of a shared header compiled with AVX flags
+// Only intrinsics, functions of this file's anonymous namespace (and of x86_blocks.h's, also
+// anonymous) and out-of-line ref:: functions are called here: an inline function of a shared header compiled with AVX flags
 // could be emitted as a weak symbol that the linker then picks for baseline code.
 //
 // Measured on AMD EPYC (Zen 3), one thread, 65,536 L2-resident values, TSC cycles per 32 values
@@ -26,6 +26,7 @@
 
 #include "internal/reference.h"
 #include "internal/tables.h"
+#include "x86/x86_blocks.h"
 
 namespace quantd::kernels {
 namespace {
@@ -262,90 +263,79 @@ __m256i offset_codes(const float* x, float min, float id) {
                  truncate_offset(x, vmin, vid, 2), truncate_offset(x, vmin, vid, 3));
 }
 
-void quantize_row_q4_0_avx2(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<BlockQ4_0*>(vy);
+// Stores a block's codes: four-bit formats as nibbles, five-bit formats with their qh bits.
+// A degenerate block arrives as all-zero codes, which gives the reference's zero bytes.
+void store_codes(__m256i codes, BlockQ4_0& out) { store_nibbles(codes, out.qs); }
+void store_codes(__m256i codes, BlockQ4_1& out) { store_nibbles(codes, out.qs); }
+void store_codes(__m256i codes, BlockQ5_0& out) { store_five_bits(codes, out.qs, out.qh); }
+void store_codes(__m256i codes, BlockQ5_1& out) { store_five_bits(codes, out.qs, out.qh); }
+
+// Q4_0 / Q5_0: d = extreme / -half (the extreme maps to code 0, so d carries its sign), codes
+// min(limit, (int)(x * id + half + 0.5)).
+template <typename Block>
+void quantize_row_symmetric(const float* x, void* vy, int64_t n, float half, int limit) {
+  auto* y = static_cast<Block*>(vy);
   const int64_t nb = n / kBlockSize;
   for (int64_t b0 = 0; b0 < nb; b0 += kGroup, x += kGroup * kBlockSize) {
     const int count = static_cast<int>(min_i64(kGroup, nb - b0));
-    // The extreme maps to code 0 (-8 * d), so d carries the extreme's sign.
-    const GroupScales s = group_scales(_mm256_div_ps(signed_absmax8(x, count), _mm256_set1_ps(-8.0f)));
+    const GroupScales s = group_scales(_mm256_div_ps(signed_absmax8(x, count), _mm256_set1_ps(-half)));
     for (int k = 0; k < count; ++k) {
-      BlockQ4_0& out = y[b0 + k];
+      Block& out = y[b0 + k];
       out.d = s.d[k];
-      if (s.degenerate >> k & 1) {
-        std::memset(out.qs, 0, sizeof out.qs);
-      } else {
-        store_nibbles(symmetric_codes(x + k * kBlockSize, s.id[k], 8.5f, 15), out.qs);
+      store_codes((s.degenerate >> k & 1) ? _mm256_setzero_si256()
+                                          : symmetric_codes(x + k * kBlockSize, s.id[k], half + 0.5f, limit),
+                  out);
+    }
+  }
+}
+
+void quantize_row_q4_0_avx2(const float* x, void* y, int64_t n) { quantize_row_symmetric<BlockQ4_0>(x, y, n, 8.0f, 15); }
+void quantize_row_q5_0_avx2(const float* x, void* y, int64_t n) { quantize_row_symmetric<BlockQ5_0>(x, y, n, 16.0f, 31); }
+
+// The offset formats' scales for a group: d = (max - min) / levels, and the minima as floats
+// (for the codes) and as the fp16 m the blocks store.
+struct OffsetGroup {
+  GroupScales s;
+  alignas(32) float mins[kGroup];
+  alignas(16) fp16_t m[kGroup];
+};
+
+OffsetGroup offset_group(const float* x, int count, float levels) {
+  __m256 min, max;
+  block_min_max8(x, count, &min, &max);
+  OffsetGroup g;
+  g.s = group_scales(_mm256_div_ps(_mm256_sub_ps(max, min), _mm256_set1_ps(levels)));
+  _mm256_store_ps(g.mins, min);
+  _mm_store_si128(reinterpret_cast<__m128i*>(g.m), _mm256_cvtps_ph(min, _MM_FROUND_TO_NEAREST_INT));
+  return g;
+}
+
+// Q4_1 / Q5_1: codes (int)((x - min) * id + 0.5f), clamped to `limit` when clamp is set (Q4_1;
+// the reference leaves Q5_1's unclamped, and bits above 4 are dropped when stored).
+template <typename Block>
+void quantize_row_offset(const float* x, void* vy, int64_t n, float levels, bool clamp) {
+  auto* y = static_cast<Block*>(vy);
+  const int64_t nb = n / kBlockSize;
+  const __m256i limit = _mm256_set1_epi8(static_cast<char>(levels));
+  for (int64_t b0 = 0; b0 < nb; b0 += kGroup, x += kGroup * kBlockSize) {
+    const int count = static_cast<int>(min_i64(kGroup, nb - b0));
+    const OffsetGroup g = offset_group(x, count, levels);
+    for (int k = 0; k < count; ++k) {
+      Block& out = y[b0 + k];
+      out.d = g.s.d[k];
+      out.m = g.m[k];
+      __m256i codes = _mm256_setzero_si256();
+      if (!(g.s.degenerate >> k & 1)) {
+        codes = offset_codes(x + k * kBlockSize, g.mins[k], g.s.id[k]);
+        if (clamp) codes = _mm256_min_epu8(codes, limit);
       }
+      store_codes(codes, out);
     }
   }
 }
 
-void quantize_row_q5_0_avx2(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<BlockQ5_0*>(vy);
-  const int64_t nb = n / kBlockSize;
-  for (int64_t b0 = 0; b0 < nb; b0 += kGroup, x += kGroup * kBlockSize) {
-    const int count = static_cast<int>(min_i64(kGroup, nb - b0));
-    const GroupScales s = group_scales(_mm256_div_ps(signed_absmax8(x, count), _mm256_set1_ps(-16.0f)));
-    for (int k = 0; k < count; ++k) {
-      BlockQ5_0& out = y[b0 + k];
-      out.d = s.d[k];
-      const __m256i codes = (s.degenerate >> k & 1) ? _mm256_setzero_si256()
-                                                      : symmetric_codes(x + k * kBlockSize, s.id[k], 16.5f, 31);
-      store_five_bits(codes, out.qs, out.qh);
-    }
-  }
-}
-
-void quantize_row_q4_1_avx2(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<BlockQ4_1*>(vy);
-  const int64_t nb = n / kBlockSize;
-  for (int64_t b0 = 0; b0 < nb; b0 += kGroup, x += kGroup * kBlockSize) {
-    const int count = static_cast<int>(min_i64(kGroup, nb - b0));
-    __m256 min, max;
-    block_min_max8(x, count, &min, &max);
-    const GroupScales s = group_scales(_mm256_div_ps(_mm256_sub_ps(max, min), _mm256_set1_ps(15.0f)));
-    alignas(32) float mins[kGroup];
-    alignas(16) fp16_t m[kGroup];
-    _mm256_store_ps(mins, min);
-    _mm_store_si128(reinterpret_cast<__m128i*>(m), _mm256_cvtps_ph(min, _MM_FROUND_TO_NEAREST_INT));
-    for (int k = 0; k < count; ++k) {
-      BlockQ4_1& out = y[b0 + k];
-      out.d = s.d[k];
-      out.m = m[k];
-      if (s.degenerate >> k & 1) {
-        std::memset(out.qs, 0, sizeof out.qs);
-      } else {
-        const __m256i codes = offset_codes(x + k * kBlockSize, mins[k], s.id[k]);
-        store_nibbles(_mm256_min_epu8(codes, _mm256_set1_epi8(15)), out.qs);
-      }
-    }
-  }
-}
-
-void quantize_row_q5_1_avx2(const float* x, void* vy, int64_t n) {
-  auto* y = static_cast<BlockQ5_1*>(vy);
-  const int64_t nb = n / kBlockSize;
-  for (int64_t b0 = 0; b0 < nb; b0 += kGroup, x += kGroup * kBlockSize) {
-    const int count = static_cast<int>(min_i64(kGroup, nb - b0));
-    __m256 min, max;
-    block_min_max8(x, count, &min, &max);
-    const GroupScales s = group_scales(_mm256_div_ps(_mm256_sub_ps(max, min), _mm256_set1_ps(31.0f)));
-    alignas(32) float mins[kGroup];
-    alignas(16) fp16_t m[kGroup];
-    _mm256_store_ps(mins, min);
-    _mm_store_si128(reinterpret_cast<__m128i*>(m), _mm256_cvtps_ph(min, _MM_FROUND_TO_NEAREST_INT));
-    for (int k = 0; k < count; ++k) {
-      BlockQ5_1& out = y[b0 + k];
-      out.d = s.d[k];
-      out.m = m[k];
-      // Not clamped, as in the reference.
-      const __m256i codes = (s.degenerate >> k & 1) ? _mm256_setzero_si256()
-                                                      : offset_codes(x + k * kBlockSize, mins[k], s.id[k]);
-      store_five_bits(codes, out.qs, out.qh);
-    }
-  }
-}
+void quantize_row_q4_1_avx2(const float* x, void* y, int64_t n) { quantize_row_offset<BlockQ4_1>(x, y, n, 15.0f, true); }
+void quantize_row_q5_1_avx2(const float* x, void* y, int64_t n) { quantize_row_offset<BlockQ5_1>(x, y, n, 31.0f, false); }
 
 // roundf (half away from zero) of x * id for 8 values. Adding 0.5 - 2^-25 with the value's sign
 // and truncating is exact for every float below 2^31 in magnitude (checked exhaustively):
@@ -572,51 +562,28 @@ void dequantize_row_bf16_avx2(const void* vx, float* y, int64_t n) {
 // Element i is fused into lane i % 32: four ymm accumulators hold lanes 0-7, 8-15, 16-23 and
 // 24-31. The reference finishes the tail and folds the lanes.
 
-float vec_dot_f32_f32_avx2(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const float*>(vx);
+__m256 f32x8_to_ps(const float* x) { return _mm256_loadu_ps(x); }
+__m256 f16x8_to_ps(const fp16_t* x) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x))); }
+
+// Load widens eight x values; Finish is ref::finish_dot_* for x's type.
+template <typename T, __m256 (*Load)(const T*),
+          float (*Finish)(const T*, const float*, int64_t, int64_t, float*)>
+float float_dot(int64_t n, const void* vx, const void* vy) {
+  const auto* x = static_cast<const T*>(vx);
   const auto* y = static_cast<const float*>(vy);
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    for (int k = 0; k < 4; ++k) {
-      acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), acc[k]);
-    }
+    for (int k = 0; k < 4; ++k) acc[k] = _mm256_fmadd_ps(Load(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), acc[k]);
   }
   alignas(32) float lanes[ref::kFloatLanes];
   for (int k = 0; k < 4; ++k) _mm256_store_ps(lanes + 8 * k, acc[k]);
-  return ref::finish_dot_f32(x, y, i, n, lanes);
+  return Finish(x, y, i, n, lanes);
 }
 
-float vec_dot_f16_f32_avx2(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const fp16_t*>(vx);
-  const auto* y = static_cast<const float*>(vy);
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    for (int k = 0; k < 4; ++k) {
-      const __m256 xv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i + 8 * k)));
-      acc[k] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(y + i + 8 * k), acc[k]);
-    }
-  }
-  alignas(32) float lanes[ref::kFloatLanes];
-  for (int k = 0; k < 4; ++k) _mm256_store_ps(lanes + 8 * k, acc[k]);
-  return ref::finish_dot_f16(x, y, i, n, lanes);
-}
-
-float vec_dot_bf16_f32_avx2(int64_t n, const void* vx, const void* vy) {
-  const auto* x = static_cast<const bf16_t*>(vx);
-  const auto* y = static_cast<const float*>(vy);
-  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    for (int k = 0; k < 4; ++k) {
-      acc[k] = _mm256_fmadd_ps(bf16x8_to_ps(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), acc[k]);
-    }
-  }
-  alignas(32) float lanes[ref::kFloatLanes];
-  for (int k = 0; k < 4; ++k) _mm256_store_ps(lanes + 8 * k, acc[k]);
-  return ref::finish_dot_bf16(x, y, i, n, lanes);
-}
+constexpr VecDotFn vec_dot_f32_f32_avx2 = float_dot<float, f32x8_to_ps, ref::finish_dot_f32>;
+constexpr VecDotFn vec_dot_f16_f32_avx2 = float_dot<fp16_t, f16x8_to_ps, ref::finish_dot_f16>;
+constexpr VecDotFn vec_dot_bf16_f32_avx2 = float_dot<bf16_t, bf16x8_to_ps, ref::finish_dot_bf16>;
 
 // --- Block dots -------------------------------------------------------------------------------
 //
@@ -625,49 +592,6 @@ float vec_dot_bf16_f32_avx2(int64_t n, const void* vx, const void* vy) {
 // goes to lane b % 4 of one __m128: blocks b..b+3 first, then b+4..b+7, as the reference adds
 // them. Up to seven tail blocks use the reference's block terms; the lanes then fold as
 // ref::reduce_block_lanes folds them.
-
-// The fp16 field of blocks b[0..count), count 4 or 8, widened (lanes past count are 0). The
-// halves are gathered in general-purpose registers, which keeps them off the vector ALUs
-// (the bottleneck of the dots); the empty asm stops GCC from vectorizing the gather.
-template <typename Block>
-__m256 halves(const Block* b, fp16_t Block::*field, int count) {
-  uint64_t lo = 0, hi = 0;
-  for (int k = 0; k < 4; ++k) lo |= static_cast<uint64_t>(b[k].*field) << (16 * k);
-  if (count == 8) {
-    for (int k = 0; k < 4; ++k) hi |= static_cast<uint64_t>(b[k + 4].*field) << (16 * k);
-  }
-  asm("" : "+r"(lo), "+r"(hi));
-  return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<int64_t>(hi), static_cast<int64_t>(lo)));
-}
-
-// A group's x scales, widened: d, and m for the offset formats (zero for the others).
-struct XScales {
-  __m256 d;
-  __m256 m;
-};
-
-template <typename BlockX>
-XScales x_scales(const BlockX* x, int count) {
-  if constexpr (requires { &BlockX::m; }) {
-    return {halves(x, &BlockX::d, count), halves(x, &BlockX::m, count)};
-  } else {
-    return {halves(x, &BlockX::d, count), _mm256_setzero_ps()};
-  }
-}
-
-// The symmetric formats' term: (float)isum * (dx * dy).
-template <typename BlockY>
-__m256 symmetric_terms(XScales xs, const BlockY* y, int count, __m256i isum) {
-  const __m256 dd = _mm256_mul_ps(xs.d, halves(y, &BlockY::d, count));
-  return _mm256_mul_ps(_mm256_cvtepi32_ps(isum), dd);
-}
-
-// The offset formats' term: (dx * dy) * (float)isum + m * s.
-__m256 offset_terms(XScales xs, const BlockQ8_1* y, int count, __m256i isum) {
-  const __m256 dd = _mm256_mul_ps(xs.d, halves(y, &BlockQ8_1::d, count));
-  const __m256 ms = _mm256_mul_ps(xs.m, halves(y, &BlockQ8_1::s, count));
-  return _mm256_add_ps(_mm256_mul_ps(dd, _mm256_cvtepi32_ps(isum)), ms);
-}
 
 // Lane k of the result is the sum of the sixteen int16 lanes of p[k], for partials whose sums
 // over any four lanes stay within int16: two rounds of hadd in int16, then one madd to int32.
@@ -680,8 +604,8 @@ __m256i fold8_add_epi16(const __m256i p[kGroup]) {
   return _mm256_add_epi32(_mm256_permute2x128_si256(c0, c1, 0x20), _mm256_permute2x128_si256(c0, c1, 0x31));
 }
 
-// Dot supplies X and Y (block types), fold(p[8]) (the eight blocks' exact sums),
-// terms(x_scales, y, count, sums) and ref_term(x, y). The loop computes the dots of x with C
+// Dot supplies X and Y (block types) and fold(p[8]) (the eight blocks' exact sums); the float
+// terms are x86_blocks.h's block_terms and ref_term. The loop computes the dots of x with C
 // rows y[0..C) side by side (independent chains for the out-of-order core); partial(c, b)
 // gives block pair b's integer sum with row c as a vector of partial sums, scales(b, count)
 // the x scales of blocks b..b+count. kStream: x comes from memory once (vec_dot), so it is
@@ -698,9 +622,7 @@ void block_dot_loop(int64_t nb, const typename Dot::X* x, const typename Dot::Y*
     for (int c = 0; c < C; ++c) {
       __m256i p[kGroup];
       for (int k = 0; k < 8; ++k) p[k] = partial(c, b + k);
-      const __m256 t = Dot::terms(xs, y[c] + b, 8, Dot::fold(p));
-      acc[c] = _mm_add_ps(acc[c], _mm256_castps256_ps128(t));
-      acc[c] = _mm_add_ps(acc[c], _mm256_extractf128_ps(t, 1));
+      acc[c] = add_terms8(acc[c], block_terms(xs, y[c] + b, 8, Dot::fold(p)));
     }
   }
   const bool four = b + 4 <= nb;
@@ -710,13 +632,10 @@ void block_dot_loop(int64_t nb, const typename Dot::X* x, const typename Dot::Y*
       __m256i p[kGroup];
       for (int k = 0; k < 4; ++k) p[k] = partial(c, e + k);
       for (int k = 4; k < 8; ++k) p[k] = _mm256_setzero_si256();
-      acc[c] = _mm_add_ps(acc[c], _mm256_castps256_ps128(Dot::terms(scales(e, 4), y[c] + e, 4, Dot::fold(p))));
+      acc[c] = _mm_add_ps(acc[c], _mm256_castps256_ps128(block_terms(scales(e, 4), y[c] + e, 4, Dot::fold(p))));
       e += 4;
     }
-    alignas(16) float lanes[ref::kBlockLanes];
-    _mm_store_ps(lanes, acc[c]);
-    for (; e < nb; ++e) lanes[e % ref::kBlockLanes] += Dot::ref_term(x[e], y[c][e]);
-    out[c] = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    out[c] = finish_block_dot(acc[c], x, y[c], e, nb);
   }
 }
 
@@ -802,8 +721,6 @@ struct DotQ4_0 {
                             _mm256_maddubs_epi16(_mm256_set1_epi8(8), v));
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi16(p); }
-  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return symmetric_terms(xs, y, count, s); }
-  static float ref_term(const X& x, const Y& y) { return ref::block_term_q4_0_q8_0(x, y); }
   static void unpack(const X& x, __m256i* c) { unpack_signed(_mm256_sub_epi8(unpack_nibbles(x.qs), _mm256_set1_epi8(8)), c); }
   static __m256i batch_partial(const __m256i* c, const int8_t* y) { return signed_pairs(c, y); }
 };
@@ -819,8 +736,6 @@ struct DotQ5_0 {
                             _mm256_maddubs_epi16(_mm256_set1_epi8(16), v_high_clear));
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi16(p); }
-  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return symmetric_terms(xs, y, count, s); }
-  static float ref_term(const X& x, const Y& y) { return ref::block_term_q5_0_q8_0(x, y); }
   static void unpack(const X& x, __m256i* c) {
     unpack_signed(_mm256_sub_epi8(unpack_five_bits(x.qs, x.qh), _mm256_set1_epi8(16)), c);
   }
@@ -834,8 +749,6 @@ struct DotQ4_1 {
     return _mm256_maddubs_epi16(unpack_nibbles(x.qs), load_i8x32(y.qs));
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi16(p); }
-  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return offset_terms(xs, y, count, s); }
-  static float ref_term(const X& x, const Y& y) { return ref::block_term_q4_1_q8_1(x, y); }
   static void unpack(const X& x, __m256i* c) { c[0] = unpack_nibbles(x.qs); }
   static __m256i batch_partial(const __m256i* c, const int8_t* y) { return _mm256_maddubs_epi16(c[0], load_i8x32(y)); }
 };
@@ -847,8 +760,6 @@ struct DotQ5_1 {
     return _mm256_maddubs_epi16(unpack_five_bits(x.qs, x.qh), load_i8x32(y.qs));
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi16(p); }
-  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return offset_terms(xs, y, count, s); }
-  static float ref_term(const X& x, const Y& y) { return ref::block_term_q5_1_q8_1(x, y); }
   static void unpack(const X& x, __m256i* c) { c[0] = unpack_five_bits(x.qs, x.qh); }
   static __m256i batch_partial(const __m256i* c, const int8_t* y) { return _mm256_maddubs_epi16(c[0], load_i8x32(y)); }
 };
@@ -868,8 +779,6 @@ struct DotQ8_0 {
     return _mm256_add_epi32(lo, hi);
   }
   static __m256i fold(const __m256i p[kGroup]) { return fold8_add_epi32(p); }
-  static __m256 terms(XScales xs, const Y* y, int count, __m256i s) { return symmetric_terms(xs, y, count, s); }
-  static float ref_term(const X& x, const Y& y) { return ref::block_term_q8_0_q8_0(x, y); }
   static void unpack(const X& x, __m256i* c) { unpack_signed(load_i8x32(x.qs), c); }
   // Pairs of s * y reach 2 * 128 * 127, so they are widened to int32 before folding.
   static __m256i batch_partial(const __m256i* c, const int8_t* y) {

@@ -6,18 +6,8 @@
 namespace quantd::quant::internal {
 
 CodeRange code_range(Scheme s) {
-  switch (s) {
-    case Scheme::kInt8Symmetric:
-      return {-127, 127};
-    case Scheme::kInt8Asymmetric:
-      return {0, 255};
-    case Scheme::kInt4Symmetric:
-      return {-7, 7};
-    case Scheme::kInt4Asymmetric:
-      return {0, 15};
-    default:
-      return {0, 0};  // block schemes never get here
-  }
+  const SchemeInfo* r = find_scheme(s);
+  return r != nullptr ? CodeRange{r->qmin, r->qmax} : CodeRange{0, 0};  // validate() has checked s
 }
 
 namespace {

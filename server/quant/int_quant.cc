@@ -105,7 +105,7 @@ void for_each_chunk(int64_t n, int threads, Chunk&& chunk) {
   }
 }
 
-bool is_int4(Scheme s) { return s == Scheme::kInt4Symmetric || s == Scheme::kInt4Asymmetric; }
+bool is_int4(Scheme s) { return bits_of(s) == 4; }  // two codes per byte
 
 // Even index in the low nibble; a lone last value leaves the high nibble 0.
 void pack_nibbles(const uint8_t* codes, int64_t n, uint8_t* data) {

@@ -115,18 +115,16 @@ absl::StatusOr<std::vector<IntParams>> read_params(const QuantizedTensor& q, int
 absl::StatusOr<QuantizedTensor> quantize(const kernels::KernelTable& k, const float* x,
                                          std::span<const int64_t> shape, const QuantSpec& spec,
                                          int threads) {
-  if (absl::Status s = validate(shape, spec); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(validate(shape, spec));
   const int64_t n = element_count(shape);
   QuantizedTensor q = header_for(shape, spec);
   if (is_block_scheme(spec.scheme)) {
+    QUANTD_ASSIGN_OR_RETURN(const internal::BlockFormat f, internal::block_format(k, spec.scheme));
     // Checks finiteness itself, chunk by chunk just before each kernel call.
-    absl::StatusOr<std::vector<uint8_t>> data =
-        internal::quantize_blocks(k, spec.scheme, x, n, threads);
-    if (!data.ok()) return data.status();
-    q.data = *std::move(data);
+    QUANTD_ASSIGN_OR_RETURN(q.data, internal::quantize_blocks(f, x, n, threads));
     return q;
   }
-  if (absl::Status s = check_finite(x, n, threads); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(check_finite(x, n, threads));
   const Slicing slicing =
       internal::make_slicing(shape, spec.granularity, spec.axis, spec.group_size);
   const std::vector<IntParams> params = internal::calibrate(x, slicing, spec, threads);
@@ -142,7 +140,7 @@ absl::StatusOr<QuantizedTensor> quantize(const kernels::KernelTable& k, const fl
 
 absl::Status dequantize(const kernels::KernelTable& k, const QuantizedTensor& q, float* out,
                         int threads) {
-  if (absl::Status s = validate(q.shape, spec_of(q)); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(validate(q.shape, spec_of(q)));
   const int64_t n = element_count(q.shape);
   if (is_block_scheme(q.scheme)) {
     if (!q.scales.empty() || !q.zero_points.empty()) {
@@ -151,18 +149,14 @@ absl::Status dequantize(const kernels::KernelTable& k, const QuantizedTensor& q,
                        " values, expected none: ", sv(scheme_name(q.scheme)),
                        " keeps its scales in the blocks"));
     }
-    if (absl::Status s = check_data_size(q, internal::block_data_bytes(q.scheme, n), n); !s.ok()) {
-      return s;
-    }
-    return internal::dequantize_blocks(k, q.scheme, q.data.data(), n, out, threads);
+    QUANTD_ASSIGN_OR_RETURN(const internal::BlockFormat f, internal::block_format(k, q.scheme));
+    QUANTD_RETURN_IF_ERROR(check_data_size(q, internal::block_data_bytes(*f.info, n), n));
+    return internal::dequantize_blocks(f, q.data.data(), n, out, threads);
   }
-  if (absl::Status s = check_data_size(q, internal::int_data_bytes(q.scheme, n), n); !s.ok()) {
-    return s;
-  }
+  QUANTD_RETURN_IF_ERROR(check_data_size(q, internal::int_data_bytes(q.scheme, n), n));
   const Slicing slicing = internal::make_slicing(q.shape, q.granularity, q.axis, q.group_size);
-  absl::StatusOr<std::vector<IntParams>> params = read_params(q, slicing.slices);
-  if (!params.ok()) return params.status();
-  internal::dequantize_int(q.scheme, q.data.data(), slicing, *params, out, threads);
+  QUANTD_ASSIGN_OR_RETURN(const std::vector<IntParams> params, read_params(q, slicing.slices));
+  internal::dequantize_int(q.scheme, q.data.data(), slicing, params, out, threads);
   return absl::OkStatus();
 }
 
@@ -170,13 +164,12 @@ absl::Status fake_quantize(const kernels::KernelTable& k, const float* x,
                            std::span<const int64_t> shape, const QuantSpec& spec, float* out,
                            int threads, ErrorStats* stats) {
   if (is_block_scheme(spec.scheme)) {
-    absl::StatusOr<QuantizedTensor> q = quantize(k, x, shape, spec, threads);
-    if (!q.ok()) return q.status();
-    if (absl::Status s = dequantize(k, *q, out, threads); !s.ok()) return s;
+    QUANTD_ASSIGN_OR_RETURN(const QuantizedTensor q, quantize(k, x, shape, spec, threads));
+    QUANTD_RETURN_IF_ERROR(dequantize(k, q, out, threads));
   } else {
     // The int path needs no bytes: the same arithmetic straight into out.
-    if (absl::Status s = validate(shape, spec); !s.ok()) return s;
-    if (absl::Status s = check_finite(x, element_count(shape), threads); !s.ok()) return s;
+    QUANTD_RETURN_IF_ERROR(validate(shape, spec));
+    QUANTD_RETURN_IF_ERROR(check_finite(x, element_count(shape), threads));
     const Slicing slicing =
         internal::make_slicing(shape, spec.granularity, spec.axis, spec.group_size);
     const std::vector<IntParams> params = internal::calibrate(x, slicing, spec, threads);

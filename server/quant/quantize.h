@@ -29,7 +29,7 @@ namespace quantd::quant {
 //          fits in int64.
 //   scheme / granularity / range: known enum values; granularity valid for the scheme
 //          (block schemes: kPerBlock or kPerTensor; int schemes: anything but kPerBlock).
-//   block schemes: last dim a multiple of 32.
+//   block schemes: last dim a multiple of the format's block_elems (32 for q4_0 .. q8_0).
 //   kPerChannel: axis in [-rank, rank).  kPerGroup: group_size > 0 dividing the last dim.
 //   int schemes only: kPercentile: percentile in (0, 100]; kMse: mse_grid_points in
 //          [1, 1000]. (Unused parameters are not checked.)

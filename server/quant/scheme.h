@@ -4,7 +4,8 @@
 // Semantics (all of them checked by validate() in quantize.h):
 //
 // Block schemes (Q4_0 .. Q8_0): the ggml formats, applied along the last axis, which must be
-//   a multiple of 32. Each 32-value block carries its own fp16 scale, so the only granularity
+//   a multiple of the format's block size (kernels::FormatInfo::block_elems: 32 for these).
+//   Each block carries its own fp16 scale, so the only granularity
 //   is kPerBlock; kPerTensor (QuantSpec's default) is accepted as an alias for it, so a
 //   default-constructed QuantSpec is valid. kPerChannel and kPerGroup are rejected. The range
 //   method is ignored (the kernels always use the block's own extremes) and its parameters
@@ -30,13 +31,19 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "quantd/kernels/formats.h"
+
 namespace quantd::quant {
 
+// Adding a scheme: a value here and its row in scheme.cc's table; nothing else in server/
+// (a block scheme's block size, bytes and header come from its kernels::FormatInfo).
 enum class Scheme {
-  // ggml block formats (32 values per block along the last axis, fp16 scale per block).
+  // ggml block formats (blocks along the last axis, fp16 scale per block).
   kQ4_0,
   kQ4_1,
   kQ5_0,
@@ -49,9 +56,38 @@ enum class Scheme {
   kInt4Asymmetric,  // q in [0, 15]
 };
 
+enum class SchemeKind {
+  kBlock,  // a kernel block format: codes and scales in ggml blocks
+  kInt,    // integer codes with float scales (and zero points) per slice
+};
+
+// One row per scheme: all that server/quant and the API mapping know about it.
+struct SchemeInfo {
+  Scheme scheme;
+  std::string_view name;      // short name: metrics label, quantctl --scheme: "q4_0", "int8_sym"
+  std::string_view api_name;  // the API's enum value name after "SCHEME_": "Q4_0", "INT8_SYMMETRIC"
+  SchemeKind kind;
+  kernels::Format format;     // kBlock: the blocks' kernel format (kF32 for kInt: unused)
+  int bits;                   // bits per code
+  bool symmetric;             // no offset: kInt zero point always 0; kBlock no m in the blocks
+  int32_t qmin, qmax;         // kInt: the code range (0, 0 for kBlock)
+};
+
+// Every scheme, in enum order.
+std::span<const SchemeInfo> all_schemes();
+// nullptr when s is not a Scheme value, or no scheme has that name / api_name.
+const SchemeInfo* find_scheme(Scheme s);
+const SchemeInfo* find_scheme(std::string_view name);
+const SchemeInfo* find_scheme_by_api_name(std::string_view api_name);
+// A block scheme's kernel format row; nullptr for int schemes and unknown values.
+const kernels::FormatInfo* block_format_info(Scheme s);
+// "q4_0, q4_1, ... or int4_asym" (api: "Q4_0, Q4_1, ..., INT4_ASYMMETRIC"), for messages.
+std::string scheme_names(std::string_view last_separator = " or ");
+std::string scheme_api_names(std::string_view last_separator = ", ");
+
 bool is_block_scheme(Scheme s);
 bool is_symmetric(Scheme s);             // int8_sym / int4_sym only (false for block schemes)
-int bits_of(Scheme s);                   // 4, 5 or 8
+int bits_of(Scheme s);                   // 4, 5 or 8; 0 out of range
 std::string_view scheme_name(Scheme s);  // "q4_0", "int8_sym", ...; "unknown" out of range
 
 enum class Granularity {
@@ -60,7 +96,7 @@ enum class Granularity {
                 // (i / inner) % shape[axis], inner = product of the dims after axis
   kPerGroup,    // one scale per `group_size` consecutive values of the last axis:
                 // flat index i is in group i / group_size
-  kPerBlock,    // the block formats' own 32-value blocks (the only one they accept)
+  kPerBlock,    // the block formats' own blocks (the only granularity they accept)
 };
 std::string_view granularity_name(Granularity g);  // "per_tensor", ...
 

@@ -8,8 +8,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "quantd/kernels/formats.h"
-#include "server/quant/quantize.h"
 #include "server/common/status.h"
+#include "server/quant/block_quant.h"
+#include "server/quant/quantize.h"
 
 namespace quantd::quant {
 namespace {
@@ -17,10 +18,7 @@ namespace {
 constexpr int kMinGridPoints = 1;
 constexpr int kMaxGridPoints = 1000;
 
-bool known(Scheme s) {
-  const int v = static_cast<int>(s);
-  return v >= static_cast<int>(Scheme::kQ4_0) && v <= static_cast<int>(Scheme::kInt4Asymmetric);
-}
+bool known(Scheme s) { return find_scheme(s) != nullptr; }
 bool known(Granularity g) {
   const int v = static_cast<int>(g);
   return v >= static_cast<int>(Granularity::kPerTensor) &&
@@ -50,23 +48,14 @@ absl::Status check_shape(std::span<const int64_t> shape) {
 
 absl::Status check_block_scheme(std::span<const int64_t> shape, const QuantSpec& spec) {
   const absl::string_view name = sv(scheme_name(spec.scheme));
+  const kernels::FormatInfo& info = *block_format_info(spec.scheme);
   if (spec.granularity != Granularity::kPerBlock && spec.granularity != Granularity::kPerTensor) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "granularity = ", sv(granularity_name(spec.granularity)), ": not valid for ",
-        name,
-        ", which has its own 32-value blocks; expected per_block (or per_tensor, its alias)"));
+        "granularity = ", sv(granularity_name(spec.granularity)), ": not valid for ", name,
+        ", which has its own ", info.block_elems,
+        "-value blocks; expected per_block (or per_tensor, its alias)"));
   }
-  if (shape.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "shape: a scalar (rank 0) cannot be quantized with ", name,
-        "; expected at least one dimension, the last a multiple of ", kernels::kBlockSize));
-  }
-  if (shape.back() % kernels::kBlockSize != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("shape[", shape.size() - 1, "] = ", shape.back(), ": ", name,
-                     " needs the last dimension to be a multiple of ", kernels::kBlockSize));
-  }
-  return absl::OkStatus();
+  return internal::check_block_shape(shape, info, scheme_name(spec.scheme));
 }
 
 absl::Status check_int_granularity(std::span<const int64_t> shape, const QuantSpec& spec) {
@@ -124,10 +113,8 @@ absl::Status check_range(const QuantSpec& spec) {
 
 absl::Status validate(std::span<const int64_t> shape, const QuantSpec& spec) {
   if (!known(spec.scheme)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "scheme = ", static_cast<int>(spec.scheme),
-        ": unknown; expected q4_0, q4_1, q5_0, q5_1, q8_0, int8_sym, int8_asym, int4_sym or "
-        "int4_asym"));
+    return absl::InvalidArgumentError(absl::StrCat("scheme = ", static_cast<int>(spec.scheme),
+                                                   ": unknown; expected ", scheme_names()));
   }
   if (!known(spec.granularity)) {
     return absl::InvalidArgumentError(
@@ -139,9 +126,9 @@ absl::Status validate(std::span<const int64_t> shape, const QuantSpec& spec) {
         absl::StrCat("range = ", static_cast<int>(spec.range),
                      ": unknown; expected min_max, percentile or mse"));
   }
-  if (absl::Status s = check_shape(shape); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(check_shape(shape));
   if (is_block_scheme(spec.scheme)) return check_block_scheme(shape, spec);
-  if (absl::Status s = check_int_granularity(shape, spec); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(check_int_granularity(shape, spec));
   return check_range(spec);
 }
 

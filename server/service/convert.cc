@@ -1,11 +1,16 @@
 #include "server/service/convert.h"
 
 #include <bit>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <string_view>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "quantd/kernels/kernels.h"
+#include "server/common/status.h"
 
 namespace quantd::service {
 namespace {
@@ -14,40 +19,6 @@ using kernels::Format;
 
 // Floats are little-endian on the wire and in memory on every target we build (x86-64, AArch64).
 static_assert(std::endian::native == std::endian::little);
-
-absl::StatusOr<quant::Scheme> to_scheme(v1::Scheme s) {
-  switch (s) {
-    case v1::SCHEME_Q4_0: return quant::Scheme::kQ4_0;
-    case v1::SCHEME_Q4_1: return quant::Scheme::kQ4_1;
-    case v1::SCHEME_Q5_0: return quant::Scheme::kQ5_0;
-    case v1::SCHEME_Q5_1: return quant::Scheme::kQ5_1;
-    case v1::SCHEME_Q8_0: return quant::Scheme::kQ8_0;
-    case v1::SCHEME_INT8_SYMMETRIC: return quant::Scheme::kInt8Symmetric;
-    case v1::SCHEME_INT8_ASYMMETRIC: return quant::Scheme::kInt8Asymmetric;
-    case v1::SCHEME_INT4_SYMMETRIC: return quant::Scheme::kInt4Symmetric;
-    case v1::SCHEME_INT4_ASYMMETRIC: return quant::Scheme::kInt4Asymmetric;
-    case v1::SCHEME_UNSPECIFIED:
-      return absl::InvalidArgumentError("config.scheme is unset; choose one of Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, "
-                                        "INT8_SYMMETRIC, INT8_ASYMMETRIC, INT4_SYMMETRIC, INT4_ASYMMETRIC");
-    default:
-      return absl::InvalidArgumentError(absl::StrCat("config.scheme ", static_cast<int>(s), " is not a known scheme"));
-  }
-}
-
-v1::Scheme from_scheme(quant::Scheme s) {
-  switch (s) {
-    case quant::Scheme::kQ4_0: return v1::SCHEME_Q4_0;
-    case quant::Scheme::kQ4_1: return v1::SCHEME_Q4_1;
-    case quant::Scheme::kQ5_0: return v1::SCHEME_Q5_0;
-    case quant::Scheme::kQ5_1: return v1::SCHEME_Q5_1;
-    case quant::Scheme::kQ8_0: return v1::SCHEME_Q8_0;
-    case quant::Scheme::kInt8Symmetric: return v1::SCHEME_INT8_SYMMETRIC;
-    case quant::Scheme::kInt8Asymmetric: return v1::SCHEME_INT8_ASYMMETRIC;
-    case quant::Scheme::kInt4Symmetric: return v1::SCHEME_INT4_SYMMETRIC;
-    case quant::Scheme::kInt4Asymmetric: return v1::SCHEME_INT4_ASYMMETRIC;
-  }
-  return v1::SCHEME_UNSPECIFIED;
-}
 
 absl::StatusOr<quant::Granularity> to_granularity(v1::Granularity g, quant::Scheme scheme) {
   switch (g) {
@@ -84,6 +55,50 @@ absl::StatusOr<quant::RangeMethod> to_range(v1::RangeMethod r) {
 }
 
 }  // namespace
+
+// Both directions go by the enum value's name, "SCHEME_" + SchemeInfo::api_name, so a scheme
+// added to the proto and to server/quant's table needs no line here.
+constexpr std::string_view kSchemePrefix = "SCHEME_";
+
+absl::StatusOr<quant::Scheme> to_scheme(v1::Scheme s) {
+  if (s == v1::SCHEME_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.scheme is unset; choose one of ", quant::scheme_api_names()));
+  }
+  const std::string& name = v1::Scheme_Name(s);  // "" for a number the proto does not define
+  const quant::SchemeInfo* info =
+      absl::StartsWith(name, sv(kSchemePrefix))
+          ? quant::find_scheme_by_api_name(std::string_view(name).substr(kSchemePrefix.size()))
+          : nullptr;
+  if (info == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("config.scheme ", static_cast<int>(s), " is not a known scheme"));
+  }
+  return info->scheme;
+}
+
+v1::Scheme from_scheme(quant::Scheme s) {
+  // Built once; a server/quant scheme without an API value is a bug, stopped at the first
+  // conversion (every service test converts) rather than sent as SCHEME_UNSPECIFIED.
+  static const std::vector<v1::Scheme> by_scheme = [] {
+    std::vector<v1::Scheme> t;
+    for (const quant::SchemeInfo& r : quant::all_schemes()) {
+      v1::Scheme v;
+      if (!v1::Scheme_Parse(absl::StrCat(sv(kSchemePrefix), sv(r.api_name)), &v)) {
+        std::fprintf(stderr, "quantd: scheme %s has no API value SCHEME_%s\n", std::string(r.name).c_str(),
+                     std::string(r.api_name).c_str());
+        std::abort();
+      }
+      t.push_back(v);
+    }
+    return t;
+  }();
+  const auto i = static_cast<size_t>(s);
+  if (i >= by_scheme.size()) {
+    std::fprintf(stderr, "quantd: quant::Scheme %zu is not in the scheme table\n", i);
+    std::abort();
+  }
+  return by_scheme[i];
+}
 
 int dtype_size(v1::DType dtype) {
   switch (dtype) {
@@ -172,15 +187,9 @@ absl::Status write_tensor(const float* x, const std::vector<int64_t>& shape, v1:
 
 absl::StatusOr<quant::QuantSpec> to_spec(const v1::QuantizationConfig& c) {
   quant::QuantSpec spec;
-  absl::StatusOr<quant::Scheme> scheme = to_scheme(c.scheme());
-  if (!scheme.ok()) return scheme.status();
-  spec.scheme = *scheme;
-  absl::StatusOr<quant::Granularity> g = to_granularity(c.granularity(), spec.scheme);
-  if (!g.ok()) return g.status();
-  spec.granularity = *g;
-  absl::StatusOr<quant::RangeMethod> r = to_range(c.range_method());
-  if (!r.ok()) return r.status();
-  spec.range = *r;
+  QUANTD_ASSIGN_OR_RETURN(spec.scheme, to_scheme(c.scheme()));
+  QUANTD_ASSIGN_OR_RETURN(spec.granularity, to_granularity(c.granularity(), spec.scheme));
+  QUANTD_ASSIGN_OR_RETURN(spec.range, to_range(c.range_method()));
   spec.axis = c.axis();
   spec.group_size = c.group_size();
   if (spec.range == quant::RangeMethod::kPercentile) spec.percentile = c.percentile();
@@ -209,8 +218,7 @@ absl::StatusOr<quant::QuantizedTensor> from_proto(const v1::QuantizedTensor& p) 
                                                    ": not a scheme this server can restore"));
   }
   q.scheme = *scheme;
-  absl::StatusOr<int64_t> count = checked_element_count(p.shape(), "quantized.shape");
-  if (!count.ok()) return count.status();
+  QUANTD_RETURN_IF_ERROR(checked_element_count(p.shape(), "quantized.shape").status());
   absl::StatusOr<quant::Granularity> g = to_granularity(p.granularity(), q.scheme);
   if (!g.ok()) return absl::InvalidArgumentError(absl::StrCat("quantized.granularity ", p.granularity(), " is not known"));
   q.granularity = *g;

@@ -35,6 +35,12 @@ absl::StatusOr<engine::FloatTensor> float_view(v1::DType dtype, const google::pr
 absl::Status write_tensor(const float* x, const std::vector<int64_t>& shape, v1::DType dtype,
                           v1::Tensor* out);
 
+// API scheme <-> core scheme, by the enum value's name ("SCHEME_" + quant::SchemeInfo::api_name).
+// to_scheme: INVALID_ARGUMENT for SCHEME_UNSPECIFIED or a value the core does not know.
+// from_scheme: aborts, naming it, on a core scheme without an API value (a build mismatch).
+absl::StatusOr<quant::Scheme> to_scheme(v1::Scheme s);
+v1::Scheme from_scheme(quant::Scheme s);
+
 absl::StatusOr<quant::QuantSpec> to_spec(const v1::QuantizationConfig& config);
 
 // The reply's form of a quantized tensor; data is moved, not copied, when it can be.

@@ -3,7 +3,7 @@
 
 Run by scripts/test-arm64.sh (which builds everything first). Servers, one after another, each on
 free 127.0.0.1 ports with --model_dir=../shared/models and --threads=2:
-  x86 quantd with QUANTD_ISA=scalar, avx2, avx512 (the ones this CPU has), natively;
+  x86 quantd with QUANTD_ISA=scalar, avx2, avx512, avx512_vnni (the ones this CPU has), natively;
   arm64 quantd under `qemu-aarch64 -cpu max` (dispatch must pick neon_dotprod), under
   `-cpu max` with QUANTD_ISA=neon, and under `-cpu cortex-a53` (must pick neon; SIGILL = failure).
 Each is driven by the x86 quantctl and the Python client: health, GetServerInfo, Quantize and
@@ -304,7 +304,7 @@ def run_logits():
     x86 = str(HOST_BUILD / "isa_logits")
     arm = str(ARM64_BUILD / "isa_logits")
     have = set(results_available_x86)
-    for isa in ("scalar", "avx2", "avx512"):
+    for isa in ("scalar", "avx2", "avx512", "avx512_vnni"):
         if isa in have:
             runs.append((f"x86-{isa}", [x86], isa))
     runs += [("arm64-max", ["qemu-aarch64", "-cpu", "max", arm], None),
@@ -393,7 +393,7 @@ def main():
     with QuantdClient(probe.address) as c:
         results_available_x86 = list(c._stub.GetServerInfo(server_info_pb2.GetServerInfoRequest(), timeout=30).available_isas)
     probe.stop()
-    plan = [(f"x86-{isa}", "x86_64", None, isa, isa) for isa in ("scalar", "avx2", "avx512")
+    plan = [(f"x86-{isa}", "x86_64", None, isa, isa) for isa in ("scalar", "avx2", "avx512", "avx512_vnni")
             if isa in results_available_x86]
     plan += [("arm64-max", "aarch64", "max", None, "neon_dotprod"),
              ("arm64-max-neon", "aarch64", "max", "neon", "neon"),

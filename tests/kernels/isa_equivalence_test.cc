@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <numeric>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,6 +23,14 @@ struct Row {
   std::vector<float> x;
 };
 
+// Rows are whole blocks of every format: a multiple of each format's block_elems.
+int row_unit() {
+  int unit = 1;
+  for (const FormatInfo& f : all_formats()) unit = std::lcm(unit, f.block_elems);
+  return unit;
+}
+const int kUnit = row_unit();
+
 // Adversarial and random rows. Lengths are whole blocks; block counts include odd ones and
 // ones that are not a multiple of any SIMD unroll.
 std::vector<Row> test_rows() {
@@ -30,13 +39,13 @@ std::vector<Row> test_rows() {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (int blocks : {1, 2, 3, 4, 5, 7, 8, 9, 16, 33, 64, 129}) {
-    std::vector<float> x(blocks * kBlockSize);
+    std::vector<float> x(blocks * kUnit);
     for (float& v : x) v = normal(rng);
     rows.push_back({"normal_" + std::to_string(blocks), x});
     for (float& v : x) v = uniform(rng) * 1e3f;
     rows.push_back({"uniform_" + std::to_string(blocks), x});
   }
-  const int n = 13 * kBlockSize;
+  const int n = 13 * kUnit;
   auto make = [&](const std::string& name, const std::function<float(int)>& f) {
     std::vector<float> x(n);
     for (int i = 0; i < n; ++i) x[i] = f(i);
@@ -52,8 +61,8 @@ std::vector<Row> test_rows() {
   make("beyond_fp16", [&](int) { return 1e6f * uniform(rng); });
   make("subnormals", [&](int) { return 1e-40f * uniform(rng); });
   make("tiny_normals", [&](int) { return 1e-36f * uniform(rng); });
-  make("outlier_per_block", [&](int i) { return i % kBlockSize == 7 ? 500.0f : 0.01f * normal(rng); });
-  make("negative_outlier", [&](int i) { return i % kBlockSize == 31 ? -500.0f : 0.01f * normal(rng); });
+  make("outlier_per_block", [&](int i) { return i % kUnit == 7 ? 500.0f : 0.01f * normal(rng); });
+  make("negative_outlier", [&](int i) { return i % kUnit == kUnit - 1 ? -500.0f : 0.01f * normal(rng); });
   make("equal_magnitudes", [](int i) { return i % 2 ? 3.0f : -3.0f; });
   make("half_ties", [](int i) { return 0.5f * static_cast<float>(i % 17 - 8); });
   make("integers", [](int i) { return static_cast<float>(i % 255 - 127); });
@@ -104,7 +113,7 @@ TEST_P(IsaTest, DequantizeArbitraryBytes) {
   // Any byte pattern is a valid block (including NaN/Inf scales): decode it like the reference.
   std::mt19937 rng(7);
   for (const FormatInfo& f : all_formats()) {
-    const int64_t n = 37 * kBlockSize;
+    const int64_t n = 37 * kUnit;
     std::vector<uint8_t> q(row_bytes(f, n));
     for (uint8_t& b : q) b = static_cast<uint8_t>(rng());
     std::vector<float> got(n), want(n);
@@ -167,7 +176,7 @@ TEST_P(IsaTest, VecDotArbitraryCodes) {
     if (!f.is_block_quantized || simd()[f.format].vec_dot == nullptr) continue;
     const FormatInfo& p = *find_format(f.vec_dot_partner);
     for (int blocks : {1, 3, 4, 7, 8, 12, 37}) {
-      const int64_t n = blocks * kBlockSize;
+      const int64_t n = blocks * kUnit;
       std::vector<uint8_t> qx(row_bytes(f, n)), qy(row_bytes(p, n));
       randomize_blocks(f, qx, rng);
       randomize_blocks(p, qy, rng);
@@ -206,7 +215,7 @@ TEST_P(IsaTest, VecDotBatchGivesVecDotSums) {
     if (batch == nullptr) continue;
     const FormatInfo& p = *find_format(f.vec_dot_partner);
     for (int blocks : {1, 3, 4, 7, 8, 9, 12, 13, 37, 64, 176}) {
-      const int64_t n = blocks * kBlockSize;
+      const int64_t n = blocks * kUnit;
       std::vector<uint8_t> qx(row_bytes(f, n));
       randomize_blocks(f, qx, rng);
       const size_t stride = row_bytes(p, n) + 8;
@@ -277,7 +286,7 @@ TEST_P(IsaTest, FloatFormatsAnyLength) {
 TEST_P(IsaTest, NonFiniteInputStaysInBounds) {
   // Policy: non-finite input is the caller's to reject (first_non_finite); the kernels give
   // unspecified codes for it but never write outside the row.
-  const int64_t n = 4 * kBlockSize;
+  const int64_t n = 4 * kUnit;
   std::vector<float> x(n, 1.0f);
   x[5] = std::nanf("");
   x[40] = INFINITY;
@@ -312,6 +321,9 @@ TEST(Dispatch, CoveredIsas) {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
     EXPECT_TRUE(has(Isa::kAvx512));
+    if (__builtin_cpu_supports("avx512vnni")) {
+      EXPECT_TRUE(has(Isa::kAvx512Vnni));
+    }
   }
 #elif defined(__aarch64__)
   EXPECT_TRUE(has(Isa::kNeon));
@@ -333,6 +345,11 @@ TEST(Dispatch, ActiveTableHonoursQuantdIsa) {
 TEST(Dispatch, ParsesIsaNames) {
   EXPECT_EQ(parse_isa("avx2"), Isa::kAvx2);
   EXPECT_EQ(parse_isa("neon_dotprod"), Isa::kNeonDotprod);
+  EXPECT_EQ(parse_isa("avx512"), Isa::kAvx512);
+  EXPECT_EQ(parse_isa("avx512_vnni"), Isa::kAvx512Vnni);
+  for (Isa i : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAvx512Vnni, Isa::kNeon, Isa::kNeonDotprod}) {
+    EXPECT_EQ(parse_isa(isa_name(i)), i) << isa_name(i);
+  }
   EXPECT_FALSE(parse_isa("sse9").has_value());
 }
 

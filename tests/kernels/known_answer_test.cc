@@ -5,6 +5,8 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "quantd/kernels/formats.h"
@@ -191,6 +193,32 @@ TEST(Formats, TableMatchesGgmlTypeIds) {
   EXPECT_EQ(find_format(12u), nullptr);  // q4_K: not implemented yet
   EXPECT_EQ(find_format("q4_K"), nullptr);
   EXPECT_EQ(row_bytes(*find_format(Format::kQ5_1), 64), 48u);
+}
+
+// The table's header fields and file types, against ggml-common.h and llama.h by hand.
+TEST(FormatTable, HeaderFieldsAndFileTypes) {
+  auto fields = [](Format f) {
+    std::string out;
+    for (const HeaderField& h : find_format(f)->header) {
+      out += std::string(h.name) + "@" + std::to_string(h.offset) + (h.type == FieldType::kF16 ? "h " : "f ");
+    }
+    return out;
+  };
+  EXPECT_EQ(fields(Format::kQ4_0), "d@0h ");
+  EXPECT_EQ(fields(Format::kQ4_1), "d@0h m@2h ");
+  EXPECT_EQ(fields(Format::kQ5_0), "d@0h ");
+  EXPECT_EQ(fields(Format::kQ5_1), "d@0h m@2h ");
+  EXPECT_EQ(fields(Format::kQ8_0), "d@0h ");
+  EXPECT_EQ(fields(Format::kQ8_1), "d@0h s@2h ");
+  EXPECT_EQ(fields(Format::kF16), "");
+  const std::array<std::pair<Format, int>, 9> ftypes = {{{Format::kF32, 0}, {Format::kF16, 1}, {Format::kQ4_0, 2},
+                                                         {Format::kQ4_1, 3}, {Format::kQ8_0, 7}, {Format::kQ5_0, 8},
+                                                         {Format::kQ5_1, 9}, {Format::kBF16, 32}, {Format::kQ8_1, -1}}};
+  for (auto [f, t] : ftypes) EXPECT_EQ(find_format(f)->gguf_file_type, t) << find_format(f)->name;
+  for (const FormatInfo& f : all_formats()) {
+    EXPECT_EQ(gguf_type_id(f), static_cast<uint32_t>(f.format));
+    for (const HeaderField& h : f.header) EXPECT_LE(h.offset + (h.type == FieldType::kF16 ? 2 : 4), f.block_bytes);
+  }
 }
 
 }  // namespace

@@ -71,9 +71,9 @@ TEST_P(MatmulTest, MatchesFloatProduct) {
           if (p.format == Format::kQ8_1) {
             // The offset formats use q8_1's s = d * sum(q), stored in fp16 (relative error
             // 2^-11): each block adds up to |m| * |s| * 2^-11, m being the block minimum.
-            for (int64_t i0 = 0; i0 < c.cols; i0 += kBlockSize) {
+            for (int64_t i0 = 0; i0 < c.cols; i0 += f.block_elems) {
               double m = wd[r * c.cols + i0], s = 0;
-              for (int64_t i = i0; i < i0 + kBlockSize; ++i) {
+              for (int64_t i = i0; i < i0 + f.block_elems; ++i) {
                 m = std::min(m, static_cast<double>(wd[r * c.cols + i]));
                 s += xd[b * c.cols + i];
               }

@@ -1,6 +1,7 @@
 // Block formats, byte-compatible with ggml / GGUF.
 //
-// Every block format packs 32 consecutive values of one row. A block holds one or two
+// Every block format here packs 32 consecutive values of one row (ggml's K-quants, if added,
+// pack 256: callers read FormatInfo::block_elems, never a constant). A block holds one or two
 // fp16 numbers (scale d, and for the "_1" formats an offset m or a sum s) followed by the
 // packed integer codes. Field order, sizes and the meaning of each bit are those of ggml's
 // ggml-common.h, so a tensor written here can be read by llama.cpp and vice versa.
@@ -28,7 +29,8 @@ enum class Format : uint32_t {
 };
 inline constexpr int kMaxFormatId = 31;
 
-// Values per block for every block format here (ggml's QK4_0 = QK4_1 = ... = 32).
+// Values per block of the formats below (ggml's QK4_0 = QK4_1 = ... = 32). Only the kernels
+// use it; everyone else reads FormatInfo::block_elems, which a 256-value format changes.
 inline constexpr int kBlockSize = 32;
 
 // IEEE binary16 and bfloat16, as raw bits.
@@ -83,15 +85,29 @@ struct BlockQ8_1 {
 };
 static_assert(sizeof(BlockQ8_1) == 36);
 
+// A float in a block's header: ggml's d (scale), m (offset) or s (d * sum of the codes).
+// Where a block keeps them differs by format (the K-quants put d at the end), hence the offset.
+enum class FieldType : uint8_t { kF16, kF32 };
+struct HeaderField {
+  std::string_view name;  // ggml's field name: "d", "m", "s"
+  uint16_t offset;        // bytes from the start of the block
+  FieldType type;
+};
+
 // One row of the format table. Callers look formats up here; they never switch on them.
 struct FormatInfo {
-  Format format;
-  std::string_view name;     // ggml spelling: "q4_0", "f16", ...
-  int block_elems;           // values per block (1 for the float formats)
-  int block_bytes;           // bytes per block
-  Format vec_dot_partner;    // the format vec_dot expects its second operand in
-  bool is_block_quantized;   // false for f32 / f16 / bf16
+  Format format;                       // also the GGUF tensor type id
+  std::string_view name;               // ggml spelling: "q4_0", "f16", ...
+  int block_elems;                     // values per block (1 for the float formats)
+  int block_bytes;                     // bytes per block
+  Format vec_dot_partner;              // the format vec_dot expects its second operand in
+  bool is_block_quantized;             // false for f32 / f16 / bf16
+  int gguf_file_type;                  // general.file_type of a file "mostly" in this format
+                                       // (llama.cpp's llama_ftype), -1 when there is none
+  std::span<const HeaderField> header;  // the block's float fields, empty for float formats
 };
+
+inline uint32_t gguf_type_id(const FormatInfo& info) { return static_cast<uint32_t>(info.format); }
 
 // All formats this library implements, in GGUF id order.
 std::span<const FormatInfo> all_formats();

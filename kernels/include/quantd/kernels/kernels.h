@@ -1,7 +1,8 @@
 // The kernel table: per format, quantize / dequantize / dot product for one instruction set.
 //
 // One table per ISA. The best one this CPU supports is chosen once, on first use, and can be
-// forced with QUANTD_ISA=scalar|avx2|avx512|neon|neon_dotprod (refused if the CPU lacks it).
+// forced with QUANTD_ISA=scalar|avx2|avx512|avx512_vnni|neon|neon_dotprod (refused if the CPU
+// lacks it).
 // Every table computes exactly what the scalar reference computes: the same bytes for
 // quantize, the same floats for dequantize, and the same float for vec_dot, because every
 // implementation sums in the same fixed order (see kernels/reference/README.md).
@@ -22,12 +23,15 @@
 
 namespace quantd::kernels {
 
-enum class Isa : uint8_t { kScalar, kAvx2, kAvx512, kNeon, kNeonDotprod };
+// Kernel paths, slower to faster within an architecture. kAvx512 is AVX-512 F/BW/VL/DQ
+// without VNNI; kAvx512Vnni adds the VPDPBUSD block dots. Names: "scalar", "avx2", "avx512",
+// "avx512_vnni", "neon", "neon_dotprod".
+enum class Isa : uint8_t { kScalar, kAvx2, kAvx512, kAvx512Vnni, kNeon, kNeonDotprod };
 
 std::string_view isa_name(Isa isa);
 std::optional<Isa> parse_isa(std::string_view name);
 
-// n is the number of values; for block formats a multiple of kBlockSize.
+// n is the number of values; for block formats a multiple of the format's block_elems.
 using QuantizeRowFn = void (*)(const float* x, void* y, int64_t n);
 using DequantizeRowFn = void (*)(const void* x, float* y, int64_t n);
 // Dot product of a row x in the format with a row y in its vec_dot_partner format.
