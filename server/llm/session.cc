@@ -86,7 +86,7 @@ void Session::reserve(int64_t n, int threads) {
     x_.resize(n * c_.n_embd);
     xb_.resize(n * c_.n_embd);
     xb2_.resize(n * c_.n_embd);
-    q_.resize(n * c_.n_head * c_.head_dim);
+    q_.resize(n * c_.n_head * c_.head_dim());
     hb_.resize(n * c_.n_ff);
     hb2_.resize(n * c_.n_ff);
     cos_.resize(n * c_.n_rot / 2);
@@ -132,7 +132,7 @@ void Session::rope_tables(int64_t n) {
 }
 
 void Session::attention(const LayerWeights& w, float* k_cache, float* v_cache, int64_t n, int threads) {
-  const int64_t dim = c_.n_embd, q_dim = c_.n_head * c_.head_dim, kv_dim = c_.kv_dim(), hd = c_.head_dim;
+  const int64_t dim = c_.n_embd, q_dim = c_.n_head * c_.head_dim(), kv_dim = c_.kv_dim(), hd = c_.head_dim();
   const int64_t half = c_.n_rot / 2;
   for (int64_t b = 0; b < n; ++b) ops::rmsnorm(&x_[b * dim], w.attn_norm.data(), dim, c_.rms_eps, &xb_[b * dim]);
 

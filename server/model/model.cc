@@ -51,32 +51,32 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::from_gguf(const std::string&
                                                               std::shared_ptr<const GgufFile> gguf,
                                                               const LoadOptions& options) {
   if (name.empty()) return absl::InvalidArgumentError("model name is empty");
-  QUANTD_ASSIGN_OR_RETURN(LlamaParams params, parse_llama_params(*gguf));
-  QUANTD_RETURN_IF_ERROR(check_llama_tensors(params, *gguf));
-  if (options.target) QUANTD_RETURN_IF_ERROR(check_target(*options.target));
-
   std::shared_ptr<Model> m(new Model());
   m->name_ = name;
   m->path_ = path;
-  m->params_ = std::move(params);
+  QUANTD_ASSIGN_OR_RETURN(m->params_, parse_llama_config(*gguf));
   for (const GgufTensor& t : gguf->tensors()) {
-    ModelTensor mt{t.name, static_cast<kernels::Format>(t.ggml_type), t.ne, t.data, t.bytes, true};
-    if (options.target) {
-      const kernels::Format want = load_format(t, *options.target);
-      if (want != mt.format) {
-        QUANTD_ASSIGN_OR_RETURN(ConvertedTensor converted, convert_tensor(t, want, options.threads));
-        mt.format = want;
-        mt.data = converted.data.get();
-        mt.bytes = converted.bytes;
-        mt.mapped = false;
-        m->owned_.push_back(std::move(converted.data));
-        // The converted copy replaces the mapped one in memory, not beside it.
-        gguf->release_pages(t.data, t.bytes);
-      }
+    m->tensors_.push_back({t.name, static_cast<kernels::Format>(t.ggml_type), t.ne, t.data, t.bytes, true});
+  }
+  m->index_tensors();
+  QUANTD_RETURN_IF_ERROR(check_llama_tensors(*m));
+  if (options.target) {
+    QUANTD_RETURN_IF_ERROR(check_target(*options.target));
+    for (size_t i = 0; i < m->tensors_.size(); ++i) {
+      const GgufTensor& g = gguf->tensors()[i];
+      ModelTensor& t = m->tensors_[i];
+      const kernels::Format want = load_format(g, *options.target);
+      if (want == t.format) continue;
+      QUANTD_ASSIGN_OR_RETURN(ConvertedTensor converted, convert_tensor(g, want, options.threads));
+      t.format = want;
+      t.data = converted.data.get();
+      t.bytes = converted.bytes;
+      t.mapped = false;
+      m->owned_.push_back(std::move(converted.data));
+      // The converted copy replaces the mapped one in memory, not beside it.
+      gguf->release_pages(g.data, g.bytes);
     }
-    (mt.mapped ? m->bytes_mapped_ : m->bytes_allocated_) += mt.bytes;
-    m->by_name_.emplace(mt.name, m->tensors_.size());
-    m->tensors_.push_back(std::move(mt));
+    m->index_tensors();
   }
   m->gguf_ = std::move(gguf);
   return std::shared_ptr<const Model>(std::move(m));
@@ -92,13 +92,19 @@ std::shared_ptr<const Model> Model::derive(const std::string& name, std::shared_
   m->params_ = source->params_;
   m->tensors_ = std::move(tensors);
   m->owned_ = std::move(owned);
-  for (size_t i = 0; i < m->tensors_.size(); ++i) {
-    const ModelTensor& t = m->tensors_[i];
-    (t.mapped ? m->bytes_mapped_ : m->bytes_allocated_) += t.bytes;
-    m->by_name_.emplace(t.name, i);
-  }
+  m->index_tensors();
   m->source_ = std::move(source);
   return m;
+}
+
+void Model::index_tensors() {
+  by_name_.clear();
+  bytes_mapped_ = bytes_allocated_ = 0;
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const ModelTensor& t = tensors_[i];
+    (t.mapped ? bytes_mapped_ : bytes_allocated_) += t.bytes;
+    by_name_.emplace(t.name, i);
+  }
 }
 
 const ModelTensor* Model::tensor(const std::string& name) const {

@@ -1,5 +1,5 @@
 // A model held in memory: its GGUF mapping, its tensors (mapped or re-quantized), its
-// hyper-parameters. Immutable once loaded and shared by reference count, so a request that
+// config (llama_arch.h). Immutable once loaded and shared by reference count, so a request that
 // holds a std::shared_ptr<const Model> keeps it alive through an UnloadModel.
 #pragma once
 
@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "quantd/kernels/formats.h"
 #include "server/model/gguf.h"
+#include "server/model/llama_arch.h"
 
 namespace quantd::model {
 
@@ -25,21 +26,6 @@ struct ModelTensor {
   uint64_t bytes = 0;
   bool mapped = true;             // false when re-quantized at load (owned copy)
   int64_t rows() const;           // product of ne[1..]
-};
-
-// Llama-architecture hyper-parameters from the GGUF metadata ("llama.*" keys).
-struct LlamaParams {
-  std::string architecture;       // general.architecture
-  int64_t n_vocab = 0;
-  int64_t n_ctx_train = 0;        // llama.context_length
-  int64_t n_embd = 0;             // llama.embedding_length
-  int64_t n_layer = 0;            // llama.block_count
-  int64_t n_head = 0;             // llama.attention.head_count
-  int64_t n_head_kv = 0;          // llama.attention.head_count_kv (default n_head)
-  int64_t n_ff = 0;               // llama.feed_forward_length
-  int64_t n_rot = 0;              // llama.rope.dimension_count (default n_embd / n_head)
-  float rope_freq_base = 10000.0f;
-  float rms_eps = 1e-5f;          // llama.attention.layer_norm_rms_epsilon
 };
 
 struct LoadOptions {
@@ -73,7 +59,7 @@ class Model {
   const std::string& name() const { return name_; }
   const std::string& path() const { return path_; }
   const GgufFile& gguf() const { return *gguf_; }
-  const LlamaParams& params() const { return params_; }
+  const LlamaConfig& params() const { return params_; }
   const std::vector<ModelTensor>& tensors() const { return tensors_; }
   const ModelTensor* tensor(const std::string& name) const;  // nullptr when absent
 
@@ -86,7 +72,10 @@ class Model {
   std::string path_;
   std::shared_ptr<const GgufFile> gguf_;
   std::shared_ptr<const Model> source_;
-  LlamaParams params_;
+  // Fills by_name_ and the byte counts from tensors_.
+  void index_tensors();
+
+  LlamaConfig params_;
   std::vector<ModelTensor> tensors_;
   std::map<std::string, size_t> by_name_;
   std::vector<std::unique_ptr<uint8_t[]>> owned_;
