@@ -11,25 +11,6 @@
 #include "server/common/status.h"
 
 namespace quantd::model {
-namespace {
-
-absl::Status check_target(kernels::Format target) {
-  const kernels::FormatInfo* info = kernels::find_format(target);
-  if (info == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("target type id ", static_cast<uint32_t>(target),
-                                                   " is not a format quantd implements"));
-  }
-  const std::string err = kernels::select_kernels();
-  if (!err.empty()) return absl::FailedPreconditionError(absl::StrCat("kernel selection failed: ", err));
-  const kernels::FormatKernels& k = kernels::kernels()[target];
-  if (k.quantize_row == nullptr || k.vec_dot == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("target ", std::string(info->name),
-                                                   " is an activation format, not a weight format"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 int64_t ModelTensor::rows() const {
   int64_t r = 1;
@@ -61,20 +42,18 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::from_gguf(const std::string&
   m->index_tensors();
   QUANTD_RETURN_IF_ERROR(check_llama_tensors(*m));
   if (options.target) {
-    QUANTD_RETURN_IF_ERROR(check_target(*options.target));
-    for (size_t i = 0; i < m->tensors_.size(); ++i) {
-      const GgufTensor& g = gguf->tensors()[i];
-      ModelTensor& t = m->tensors_[i];
-      const kernels::Format want = load_format(g, *options.target);
-      if (want == t.format) continue;
-      QUANTD_ASSIGN_OR_RETURN(ConvertedTensor converted, convert_tensor(g, want, options.threads));
-      t.format = want;
-      t.data = converted.data.get();
-      t.bytes = converted.bytes;
-      t.mapped = false;
-      m->owned_.push_back(std::move(converted.data));
+    RequantizeOptions r;
+    r.target = *options.target;
+    r.keep_quantized = true;
+    r.threads = options.threads;
+    QUANTD_RETURN_IF_ERROR(check_requantize_options(r));
+    for (ModelTensor& t : m->tensors_) {
+      QUANTD_ASSIGN_OR_RETURN(RequantizedTensor converted, requantize_tensor(t, r));
+      if (!converted.owned) continue;
       // The converted copy replaces the mapped one in memory, not beside it.
-      gguf->release_pages(g.data, g.bytes);
+      gguf->release_pages(t.data, t.bytes);
+      t = std::move(converted.tensor);
+      m->owned_.push_back(std::move(converted.owned));
     }
     m->index_tensors();
   }

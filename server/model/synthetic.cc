@@ -13,6 +13,7 @@
 #include "server/model/gguf.h"
 #include "server/model/llama_arch.h"
 #include "server/model/llama_params.h"
+#include "server/model/requantize.h"
 #include "server/common/status.h"
 
 namespace quantd::model {
@@ -137,7 +138,7 @@ absl::Status write_synthetic_gguf(const SyntheticConfig& c, const std::string& p
     t.ne = std::move(slot.ne);
     // Norms are F32; matrices the type asked for, or F16 where their rows do not fit its blocks.
     const kernels::Format f =
-        t.ne.size() == 1 ? kernels::Format::kF32 : t.ne[0] % info.block_elems == 0 ? c.type : kernels::Format::kF16;
+        t.ne.size() == 1 ? kernels::Format::kF32 : matrix_format(t.ne[0], c.type, kernels::Format::kF16);
     t.ggml_type = static_cast<uint32_t>(f);
     spec.tensors.push_back(std::move(t));
   }

@@ -85,6 +85,20 @@ inline std::string edited_copy(const std::string& source, const std::function<vo
   return path;
 }
 
+// `source` with value `index` of its F32 tensor `tensor` replaced by `value` (a NaN, an Inf).
+inline std::string with_value(const std::string& source, const std::string& tensor, int64_t index, float value) {
+  std::vector<float> poisoned;
+  return edited_copy(source, [&](GgufWriteSpec& s) {
+    for (GgufTensor& t : s.tensors) {
+      if (t.name != tensor) continue;
+      const auto* x = reinterpret_cast<const float*>(t.data);
+      poisoned.assign(x, x + t.elements());
+      poisoned[index] = value;
+      t.data = reinterpret_cast<const uint8_t*>(poisoned.data());
+    }
+  });
+}
+
 // Largest single operator new request since the last reset (alloc_tracker.cc).
 size_t largest_allocation();
 void reset_largest_allocation();
