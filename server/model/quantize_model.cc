@@ -53,17 +53,25 @@ absl::StatusOr<QuantizeModelResult> quantize_model(std::shared_ptr<const Model> 
 }
 
 absl::Status write_model(const Model& model, Format target, const std::string& path) {
+  const GgufFile& source = model.gguf();
   GgufWriteSpec spec;
-  spec.alignment = model.gguf().alignment();
-  for (const auto& [key, value] : model.gguf().metadata()) {
-    if (key == "general.file_type" || key == "general.quantization_version" || key == "general.alignment") continue;
-    spec.metadata.emplace_back(key, value);
+  spec.alignment = source.alignment();
+  // The source's keys in the source's order, so a rewrite diffs cleanly against it (and
+  // matches llama.cpp's quantizer, which also updates these two keys in place).
+  std::vector<std::pair<std::string, GgufValue>> updates = {
+      {"general.file_type", GgufValue::u32(file_type_of(target))},
+      {"general.quantization_version", GgufValue::u32(2)},
+  };
+  for (const std::string& key : source.metadata_order()) {
+    auto it = std::find_if(updates.begin(), updates.end(), [&](const auto& u) { return u.first == key; });
+    if (it == updates.end()) {
+      spec.metadata.emplace_back(key, source.metadata().at(key));
+    } else {
+      spec.metadata.push_back(std::move(*it));
+      updates.erase(it);
+    }
   }
-  GgufValue file_type{GgufType::kU32, uint64_t{file_type_of(target)}};
-  spec.metadata.emplace_back("general.file_type", file_type);
-  GgufValue qversion{GgufType::kU32, uint64_t{2}};
-  spec.metadata.emplace_back("general.quantization_version", qversion);
-  if (spec.alignment != 32) spec.metadata.emplace_back("general.alignment", GgufValue{GgufType::kU32, spec.alignment});
+  for (auto& u : updates) spec.metadata.push_back(std::move(u));
   for (const ModelTensor& t : model.tensors()) {
     GgufTensor g;
     g.name = t.name;

@@ -35,8 +35,9 @@ struct QuantizeModelResult {
 absl::StatusOr<QuantizeModelResult> quantize_model(std::shared_ptr<const Model> source, const std::string& name,
                                                    const QuantizeModelOptions& options);
 
-// Writes a model as GGUF v3: the source file's metadata (general.file_type and
-// general.quantization_version updated for `target`), then every tensor.
+// Writes a model as GGUF v3: the source file's metadata in the source's key order
+// (general.file_type and general.quantization_version updated in place for `target`, appended
+// when the source has none), then every tensor.
 absl::Status write_model(const Model& model, kernels::Format target, const std::string& path);
 
 }  // namespace quantd::model

@@ -121,5 +121,45 @@ TEST(QuantizeModel, BadTargetsAreInvalidArgument) {
   EXPECT_NE(fallback.message().find("fallback type q8_0 must be f32, f16 or bf16"), std::string::npos) << fallback;
 }
 
+// The keys a GGUF file holds, in file order.
+std::vector<std::string> keys_of(const std::string& path) {
+  auto f = GgufFile::open(path);
+  EXPECT_TRUE(f.ok()) << f.status();
+  return f.ok() ? (*f)->metadata_order() : std::vector<std::string>{};
+}
+
+TEST(WriteModel, KeepsTheSourceKeyOrder) {
+  // A llama.cpp file that already has general.file_type and general.quantization_version:
+  // they are updated in place, every other key keeps its value and position.
+  const std::string name = "stories260K-llamacpp-q8_0-fallback.gguf";
+  auto source = load(name);
+  ASSERT_NE(source, nullptr);
+  auto result = quantize_model(source, "q4", to(Format::kQ4_0));
+  ASSERT_TRUE(result.ok()) << result.status();
+  const std::string path = testing::temp_path("q4.gguf");
+  ASSERT_TRUE(write_model(*result->model, Format::kQ4_0, path).ok());
+  const std::vector<std::string> source_keys = source->gguf().metadata_order();
+  ASSERT_NE(std::find(source_keys.begin(), source_keys.end(), "general.file_type"), source_keys.end());
+  EXPECT_EQ(keys_of(path), source_keys);
+  auto written = GgufFile::open(path);
+  ASSERT_TRUE(written.ok());
+  EXPECT_EQ(*(*written)->get_uint("general.file_type"), 2u);  // llama_ftype MOSTLY_Q4_0
+  for (const std::string& key : source_keys) {
+    if (key == "general.file_type") continue;
+    EXPECT_TRUE(testing::same_value((*written)->metadata().at(key), source->gguf().metadata().at(key))) << key;
+  }
+  std::remove(path.c_str());
+
+  // A file without them (llama.cpp's llama2.c converter writes neither): appended at the end.
+  auto plain = load("stories260K.gguf");
+  ASSERT_NE(plain, nullptr);
+  ASSERT_TRUE(write_model(*plain, Format::kF32, path).ok());
+  std::vector<std::string> expected = plain->gguf().metadata_order();
+  expected.push_back("general.file_type");
+  expected.push_back("general.quantization_version");
+  EXPECT_EQ(keys_of(path), expected);
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace quantd::model
