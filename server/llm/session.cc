@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/status.h"
 #include "server/llm/ops.h"
 
 namespace quantd::llm {
@@ -57,7 +58,7 @@ absl::Status Session::check(std::span<const int32_t> tokens) const {
 }
 
 absl::Status Session::prefill(std::span<const int32_t> tokens, int threads) {
-  if (absl::Status s = check(tokens); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(check(tokens));
   for (size_t done = 0; done < tokens.size();) {
     const int64_t n = std::min<int64_t>(kPrefillChunk, static_cast<int64_t>(tokens.size() - done));
     forward(tokens.data() + done, n, threads);
@@ -67,7 +68,7 @@ absl::Status Session::prefill(std::span<const int32_t> tokens, int threads) {
 }
 
 absl::Status Session::decode(int32_t token, int threads) {
-  if (absl::Status s = check(std::span<const int32_t>(&token, 1)); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(check(std::span<const int32_t>(&token, 1)));
   forward(&token, 1, threads);
   return absl::OkStatus();
 }
