@@ -34,15 +34,17 @@ struct LoadOptions {
   // the target's block size (stories260K's 172-wide ffn_down) becomes F16 instead, the
   // fallback llama.cpp's quantizer uses. Tensors of other types (already quantized) and tensors
   // already in the wanted format stay in the mapping. Must be a format with a vec_dot (not q8_1).
+  // A NaN or Inf bound for a block format fails the load (INVALID_ARGUMENT naming it).
   std::optional<kernels::Format> target;
   int threads = 1;  // OpenMP threads for re-quantization; <= 0: OpenMP's default
 };
 
 class Model {
  public:
-  // Maps the file and validates it: general.architecture must be "llama" (INVALID_ARGUMENT
-  // "unsupported architecture" otherwise), the llama.* hyper-parameters present and
-  // consistent, and every tensor the forward pass reads present with the expected shape.
+  // Maps the file and validates it: general.architecture must have a table in llama_arch.h
+  // (INVALID_ARGUMENT "unsupported architecture" otherwise), the llama.* hyper-parameters
+  // present and consistent, and every tensor of the table present with the expected shape
+  // (check_llama_tensors). Re-quantizes as `options` asks (requantize.h).
   static absl::StatusOr<std::shared_ptr<const Model>> load(const std::string& name, const std::string& path,
                                                            const LoadOptions& options);
   // Same over a file already opened or parsed (tests, fuzzing); `path` is informational.
