@@ -28,6 +28,10 @@ struct ModelTensor {
   int64_t rows() const;           // product of ne[1..]
 };
 
+// The config's former name, kept so that code written against it (server/engine/types.h on
+// main) still compiles across the merge; new code says LlamaConfig. The same type, not a copy.
+using LlamaParams = LlamaConfig;
+
 struct LoadOptions {
   // Re-quantize F32/F16/BF16 weight matrices (>= 2 dims) to this format at load (nullopt: keep
   // as is). 1-D tensors (norms) stay as they are; a matrix whose rows are not a multiple of

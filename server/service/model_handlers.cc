@@ -137,7 +137,7 @@ grpc::Status QuantdService::GetModelInfo(grpc::ServerContext*, const v1::GetMode
   absl::StatusOr<std::shared_ptr<const model::Model>> m = models_.get(request->name());
   if (!m.ok()) return to_grpc_status(m.status());
   summarize(**m, response->mutable_summary());
-  const model::LlamaConfig& p = (*m)->params();
+  const model::LlamaParams& p = (*m)->params();
   v1::LlamaHyperParameters* h = response->mutable_hyper_parameters();
   h->set_vocab_size(p.n_vocab);
   h->set_context_length(p.n_ctx_train);
