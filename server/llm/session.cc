@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/status.h"
 #include "server/llm/ops.h"
 
 namespace quantd::llm {
@@ -57,7 +58,7 @@ absl::Status Session::check(std::span<const int32_t> tokens) const {
 }
 
 absl::Status Session::prefill(std::span<const int32_t> tokens, int threads) {
-  if (absl::Status s = check(tokens); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(check(tokens));
   for (size_t done = 0; done < tokens.size();) {
     const int64_t n = std::min<int64_t>(kPrefillChunk, static_cast<int64_t>(tokens.size() - done));
     forward(tokens.data() + done, n, threads);
@@ -67,7 +68,7 @@ absl::Status Session::prefill(std::span<const int32_t> tokens, int threads) {
 }
 
 absl::Status Session::decode(int32_t token, int threads) {
-  if (absl::Status s = check(std::span<const int32_t>(&token, 1)); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(check(std::span<const int32_t>(&token, 1)));
   forward(&token, 1, threads);
   return absl::OkStatus();
 }
@@ -86,7 +87,7 @@ void Session::reserve(int64_t n, int threads) {
     x_.resize(n * c_.n_embd);
     xb_.resize(n * c_.n_embd);
     xb2_.resize(n * c_.n_embd);
-    q_.resize(n * c_.n_head * c_.head_dim);
+    q_.resize(n * c_.n_head * c_.head_dim());
     hb_.resize(n * c_.n_ff);
     hb2_.resize(n * c_.n_ff);
     cos_.resize(n * c_.n_rot / 2);
@@ -132,7 +133,7 @@ void Session::rope_tables(int64_t n) {
 }
 
 void Session::attention(const LayerWeights& w, float* k_cache, float* v_cache, int64_t n, int threads) {
-  const int64_t dim = c_.n_embd, q_dim = c_.n_head * c_.head_dim, kv_dim = c_.kv_dim(), hd = c_.head_dim;
+  const int64_t dim = c_.n_embd, q_dim = c_.n_head * c_.head_dim(), kv_dim = c_.kv_dim(), hd = c_.head_dim();
   const int64_t half = c_.n_rot / 2;
   for (int64_t b = 0; b < n; ++b) ops::rmsnorm(&x_[b * dim], w.attn_norm.data(), dim, c_.rms_eps, &xb_[b * dim]);
 

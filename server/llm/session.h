@@ -45,7 +45,7 @@ class Session {
   absl::Status rewind(int64_t pos);
 
   int64_t kv_cache_bytes() const { return kv_cache_bytes_for(llama_->config(), max_ctx_); }
-  static int64_t kv_cache_bytes_for(const LlamaConfig& c, int64_t max_ctx) {
+  static int64_t kv_cache_bytes_for(const model::LlamaConfig& c, int64_t max_ctx) {
     return 2 * c.n_layer * max_ctx * c.kv_dim() * static_cast<int64_t>(sizeof(float));
   }
   // Bytes of scratch currently held (activations, scores, logits).
@@ -68,7 +68,7 @@ class Session {
   void reserve(int64_t n, int threads);
 
   std::shared_ptr<const Llama> llama_;
-  const LlamaConfig& c_;
+  const model::LlamaConfig& c_;
   int64_t max_ctx_;
   int64_t pos_ = 0;
 

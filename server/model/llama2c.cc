@@ -11,6 +11,8 @@
 #include "absl/strings/str_replace.h"
 #include "quantd/kernels/formats.h"
 #include "server/common/status.h"
+#include "server/model/llama_arch.h"
+#include "server/model/llama_params.h"
 
 namespace quantd::model {
 namespace {
@@ -128,24 +130,28 @@ absl::StatusOr<std::unique_ptr<Llama2cGguf>> convert_llama2c(const std::string& 
   out->weights.resize(floats);
   std::memcpy(out->weights.data(), bytes.data() + 28, 4 * floats);
 
+  LlamaConfig config;
+  config.n_vocab = vocab;
+  config.n_ctx_train = options.context_length > 0 ? options.context_length : c.seq_len;
+  config.n_embd = dim;
+  config.n_layer = L;
+  config.n_head = c.n_heads;
+  config.n_head_kv = c.n_kv_heads;
+  config.n_ff = hidden;
+  config.n_rot = head;
+  config.rms_eps = options.rms_eps;
+  QUANTD_ASSIGN_OR_RETURN(const Architecture* arch, find_architecture(config.architecture));
+
   auto& md = out->spec.metadata;
   QUANTD_RETURN_IF_ERROR(add_tokenizer(tokenizer_path, c.vocab_size, &md));
-  md.emplace_back("general.architecture", GgufValue::string("llama"));
+  md.emplace_back("general.architecture", GgufValue::string(config.architecture));
   md.emplace_back("general.name", GgufValue::string(options.name));
   md.emplace_back("tokenizer.ggml.unknown_token_id", GgufValue::u32(0));
   md.emplace_back("tokenizer.ggml.bos_token_id", GgufValue::u32(1));
   md.emplace_back("tokenizer.ggml.eos_token_id", GgufValue::u32(2));
   md.emplace_back("tokenizer.ggml.seperator_token_id", GgufValue::u32(kNoToken));  // sic, llama.cpp's key
   md.emplace_back("tokenizer.ggml.padding_token_id", GgufValue::u32(kNoToken));
-  md.emplace_back("llama.context_length",
-                  GgufValue::u32(static_cast<uint32_t>(options.context_length > 0 ? options.context_length : c.seq_len)));
-  md.emplace_back("llama.embedding_length", GgufValue::u32(c.dim));
-  md.emplace_back("llama.feed_forward_length", GgufValue::u32(c.hidden_dim));
-  md.emplace_back("llama.attention.head_count", GgufValue::u32(c.n_heads));
-  md.emplace_back("llama.attention.head_count_kv", GgufValue::u32(c.n_kv_heads));
-  md.emplace_back("llama.block_count", GgufValue::u32(c.n_layers));
-  md.emplace_back("llama.rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(head)));
-  md.emplace_back("llama.attention.layer_norm_rms_epsilon", GgufValue::f32(options.rms_eps));
+  append_llama_config(config, false, &md);
 
   // Where each array starts in `weights`, in checkpoint order.
   const float* w = out->weights.data();
@@ -162,30 +168,32 @@ absl::StatusOr<std::unique_ptr<Llama2cGguf>> convert_llama2c(const std::string& 
   const float* rms_final = w3 + L * hidden * dim;
   const float* wcls = c.shared_classifier ? token_embd : rms_final + dim + int64_t{c.seq_len} * head;
 
-  auto& tensors = out->spec.tensors;
-  auto add = [&](std::string name, std::vector<int64_t> ne, const float* data) {
-    GgufTensor t;
-    t.name = std::move(name);
-    t.ne = std::move(ne);
-    t.ggml_type = static_cast<uint32_t>(kernels::Format::kF32);
-    t.data = reinterpret_cast<const uint8_t*>(data);
-    tensors.push_back(std::move(t));
+  // Where each role's tensor starts for a layer (the checkpoint stores each array for all layers).
+  const auto source = [&](TensorRole role, int64_t l) -> const float* {
+    switch (role) {
+      case TensorRole::kTokenEmbd: return token_embd;
+      case TensorRole::kOutputNorm: return rms_final;
+      case TensorRole::kOutput: return wcls;
+      case TensorRole::kAttnQ: return wq + l * dim * dim;
+      case TensorRole::kAttnK: return wk + l * kv_dim * dim;
+      case TensorRole::kAttnV: return wv + l * kv_dim * dim;
+      case TensorRole::kAttnOutput: return wo + l * dim * dim;
+      case TensorRole::kAttnNorm: return rms_att + l * dim;
+      case TensorRole::kFfnGate: return w1 + l * hidden * dim;
+      case TensorRole::kFfnDown: return w2 + l * dim * hidden;
+      case TensorRole::kFfnUp: return w3 + l * hidden * dim;
+      case TensorRole::kFfnNorm: return rms_ffn + l * dim;
+    }
+    return nullptr;
   };
-  // llama.cpp's order; output.weight is written even when tied, as llama.cpp does.
-  add("token_embd.weight", {dim, vocab}, token_embd);
-  add("output_norm.weight", {dim}, rms_final);
-  add("output.weight", {dim, vocab}, wcls);
-  for (int64_t l = 0; l < L; ++l) {
-    const std::string b = absl::StrCat("blk.", l, ".");
-    add(b + "attn_q.weight", {dim, dim}, wq + l * dim * dim);
-    add(b + "attn_k.weight", {dim, kv_dim}, wk + l * kv_dim * dim);
-    add(b + "attn_v.weight", {dim, kv_dim}, wv + l * kv_dim * dim);
-    add(b + "attn_output.weight", {dim, dim}, wo + l * dim * dim);
-    add(b + "attn_norm.weight", {dim}, rms_att + l * dim);
-    add(b + "ffn_gate.weight", {dim, hidden}, w1 + l * hidden * dim);
-    add(b + "ffn_down.weight", {hidden, dim}, w2 + l * dim * hidden);
-    add(b + "ffn_up.weight", {dim, hidden}, w3 + l * hidden * dim);
-    add(b + "ffn_norm.weight", {dim}, rms_ffn + l * dim);
+  // The table's order is llama.cpp's; output.weight is written even when tied, as llama.cpp does.
+  for (TensorSlot& slot : tensor_slots(*arch, config)) {
+    GgufTensor t;
+    t.name = std::move(slot.name);
+    t.ne = std::move(slot.ne);
+    t.ggml_type = static_cast<uint32_t>(kernels::Format::kF32);
+    t.data = reinterpret_cast<const uint8_t*>(source(slot.spec->role, slot.layer));
+    out->spec.tensors.push_back(std::move(t));
   }
   return out;
 }

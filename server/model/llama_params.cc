@@ -1,5 +1,5 @@
 // Llama hyper-parameters from GGUF metadata, each checked against a sane range, and the
-// tensor shapes they imply: a file that passes here cannot make the forward pass index
+// tensor shapes they imply: a model that passes here cannot make the forward pass index
 // outside a tensor.
 #include "server/model/llama_params.h"
 
@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "quantd/kernels/formats.h"
 #include "server/common/status.h"
+#include "server/model/model.h"
 
 namespace quantd::model {
 namespace {
@@ -60,64 +61,55 @@ absl::StatusOr<float> get_positive_float(const GgufFile& f, const std::string& k
   return static_cast<float>(v);
 }
 
-absl::Status check_shape(const GgufFile& f, const std::string& name, std::vector<int64_t> want, bool required,
-                         bool f32_only = false) {
-  const GgufTensor* t = f.find_tensor(name);
-  if (t == nullptr) {
-    if (!required) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' is missing"));
-  }
-  if (t->ne != want) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' has shape [", absl::StrJoin(t->ne, ", "),
-                                                   "], expected [", absl::StrJoin(want, ", "), "]"));
-  }
-  if (f32_only && t->ggml_type != static_cast<uint32_t>(kernels::Format::kF32)) {
-    return absl::InvalidArgumentError(absl::StrCat("tensor '", name, "' has type ",
-                                                   sv(ggml_type_name(t->ggml_type)),
-                                                   ", expected f32 for a norm"));
-  }
-  return absl::OkStatus();
-}
+// The "<architecture>." key suffixes, shared by the reader and the writer.
+constexpr const char* kContextLength = "context_length";
+constexpr const char* kEmbeddingLength = "embedding_length";
+constexpr const char* kFeedForwardLength = "feed_forward_length";
+constexpr const char* kHeadCount = "attention.head_count";
+constexpr const char* kHeadCountKv = "attention.head_count_kv";
+constexpr const char* kBlockCount = "block_count";
+constexpr const char* kRopeDimensionCount = "rope.dimension_count";
+constexpr const char* kRopeFreqBase = "rope.freq_base";
+constexpr const char* kRmsEpsilon = "attention.layer_norm_rms_epsilon";
+constexpr const char* kVocabSize = "vocab_size";
+
+std::string key(const std::string& arch, const char* suffix) { return absl::StrCat(arch, ".", suffix); }
 
 }  // namespace
 
-absl::StatusOr<LlamaParams> parse_llama_params(const GgufFile& f) {
-  LlamaParams p;
+absl::StatusOr<LlamaConfig> parse_llama_config(const GgufFile& f) {
+  LlamaConfig p;
   auto arch = f.get_string("general.architecture");
   if (!arch.ok()) return required(arch.status());
   p.architecture = *arch;
-  if (p.architecture != "llama") {
-    return absl::InvalidArgumentError(absl::StrCat("unsupported architecture '", p.architecture,
-                                                   "' (general.architecture); quantd runs 'llama'"));
-  }
-  QUANTD_ASSIGN_OR_RETURN(p.n_ctx_train, get_int(f, "llama.context_length", 1, kMaxCtx));
-  QUANTD_ASSIGN_OR_RETURN(p.n_embd, get_int(f, "llama.embedding_length", 1, kMaxEmbd));
-  QUANTD_ASSIGN_OR_RETURN(p.n_layer, get_int(f, "llama.block_count", 1, kMaxLayers));
-  QUANTD_ASSIGN_OR_RETURN(p.n_ff, get_int(f, "llama.feed_forward_length", 1, kMaxFf));
-  QUANTD_ASSIGN_OR_RETURN(p.n_head, get_int(f, "llama.attention.head_count", 1, kMaxHeads));
-  QUANTD_ASSIGN_OR_RETURN(p.n_head_kv, get_int_or(f, "llama.attention.head_count_kv", 1, kMaxHeads, p.n_head));
+  QUANTD_ASSIGN_OR_RETURN(const Architecture* architecture, find_architecture(p.architecture));
+  const auto k = [&](const char* suffix) { return key(p.architecture, suffix); };
+  QUANTD_ASSIGN_OR_RETURN(p.n_ctx_train, get_int(f, k(kContextLength), 1, kMaxCtx));
+  QUANTD_ASSIGN_OR_RETURN(p.n_embd, get_int(f, k(kEmbeddingLength), 1, kMaxEmbd));
+  QUANTD_ASSIGN_OR_RETURN(p.n_layer, get_int(f, k(kBlockCount), 1, kMaxLayers));
+  QUANTD_ASSIGN_OR_RETURN(p.n_ff, get_int(f, k(kFeedForwardLength), 1, kMaxFf));
+  QUANTD_ASSIGN_OR_RETURN(p.n_head, get_int(f, k(kHeadCount), 1, kMaxHeads));
+  QUANTD_ASSIGN_OR_RETURN(p.n_head_kv, get_int_or(f, k(kHeadCountKv), 1, kMaxHeads, p.n_head));
   if (p.n_embd % p.n_head != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("llama.embedding_length ", p.n_embd,
-                                                   " is not a multiple of llama.attention.head_count ", p.n_head));
+    return absl::InvalidArgumentError(absl::StrCat(k(kEmbeddingLength), " ", p.n_embd, " is not a multiple of ",
+                                                   k(kHeadCount), " ", p.n_head));
   }
   if (p.n_head % p.n_head_kv != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("llama.attention.head_count ", p.n_head,
-                                                   " is not a multiple of llama.attention.head_count_kv ",
-                                                   p.n_head_kv));
+    return absl::InvalidArgumentError(absl::StrCat(k(kHeadCount), " ", p.n_head, " is not a multiple of ",
+                                                   k(kHeadCountKv), " ", p.n_head_kv));
   }
-  const int64_t head_dim = p.n_embd / p.n_head;
-  QUANTD_ASSIGN_OR_RETURN(p.n_rot, get_int_or(f, "llama.rope.dimension_count", 2, head_dim, head_dim));
+  QUANTD_ASSIGN_OR_RETURN(p.n_rot, get_int_or(f, k(kRopeDimensionCount), 2, p.head_dim(), p.head_dim()));
   if (p.n_rot % 2 != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("metadata key 'llama.rope.dimension_count' = ", p.n_rot,
+    return absl::InvalidArgumentError(absl::StrCat("metadata key '", k(kRopeDimensionCount), "' = ", p.n_rot,
                                                    " is odd; RoPE rotates pairs"));
   }
-  QUANTD_ASSIGN_OR_RETURN(p.rope_freq_base, get_positive_float(f, "llama.rope.freq_base", 1e12, 10000.0f));
+  QUANTD_ASSIGN_OR_RETURN(p.rope_freq_base, get_positive_float(f, k(kRopeFreqBase), 1e12, 10000.0f));
   // llama.cpp requires this key for llama models; so do we.
-  QUANTD_ASSIGN_OR_RETURN(p.rms_eps, get_positive_float(f, "llama.attention.layer_norm_rms_epsilon", 1.0,
-                                                        std::nullopt));
+  QUANTD_ASSIGN_OR_RETURN(p.rms_eps, get_positive_float(f, k(kRmsEpsilon), 1.0, std::nullopt));
 
-  // Vocabulary size: the tokenizer's when present, else llama.vocab_size, else the embedding's.
-  const GgufTensor* embd = f.find_tensor("token_embd.weight");
+  // Vocabulary size: the tokenizer's when present, else <arch>.vocab_size, else the embedding's.
+  const std::string embd_name = architecture->find(TensorRole::kTokenEmbd)->pattern;
+  const GgufTensor* embd = f.find_tensor(embd_name);
   if (f.metadata().count("tokenizer.ggml.tokens")) {
     QUANTD_ASSIGN_OR_RETURN(const GgufArray* tokens, f.get_array("tokenizer.ggml.tokens"));
     if (tokens->element_type != GgufType::kString) {
@@ -129,33 +121,51 @@ absl::StatusOr<LlamaParams> parse_llama_params(const GgufFile& f) {
       return absl::InvalidArgumentError(absl::StrCat("tokenizer.ggml.tokens has ", p.n_vocab,
                                                      " tokens, outside [1, ", kMaxVocab, "]"));
     }
-  } else if (f.metadata().count("llama.vocab_size")) {
-    QUANTD_ASSIGN_OR_RETURN(p.n_vocab, get_int(f, "llama.vocab_size", 1, kMaxVocab));
+  } else if (f.metadata().count(k(kVocabSize))) {
+    QUANTD_ASSIGN_OR_RETURN(p.n_vocab, get_int(f, k(kVocabSize), 1, kMaxVocab));
   } else if (embd != nullptr && embd->ne.size() == 2 && embd->ne[1] <= kMaxVocab) {
     p.n_vocab = embd->ne[1];
   } else {
-    return absl::InvalidArgumentError("no vocabulary size: neither tokenizer.ggml.tokens, llama.vocab_size "
-                                      "nor a 2-D token_embd.weight");
+    return absl::InvalidArgumentError(absl::StrCat("no vocabulary size: neither tokenizer.ggml.tokens, ",
+                                                   k(kVocabSize), " nor a 2-D ", embd_name));
   }
   return p;
 }
 
-absl::Status check_llama_tensors(const LlamaParams& p, const GgufFile& f) {
-  const int64_t n_embd_kv = p.n_embd / p.n_head * p.n_head_kv;
-  QUANTD_RETURN_IF_ERROR(check_shape(f, "token_embd.weight", {p.n_embd, p.n_vocab}, true));
-  QUANTD_RETURN_IF_ERROR(check_shape(f, "output_norm.weight", {p.n_embd}, true, true));
-  QUANTD_RETURN_IF_ERROR(check_shape(f, "output.weight", {p.n_embd, p.n_vocab}, false));
-  for (int64_t i = 0; i < p.n_layer; ++i) {
-    const std::string b = absl::StrCat("blk.", i, ".");
-    QUANTD_RETURN_IF_ERROR(check_shape(f, b + "attn_norm.weight", {p.n_embd}, true, true));
-    QUANTD_RETURN_IF_ERROR(check_shape(f, b + "attn_q.weight", {p.n_embd, p.n_embd}, true));
-    QUANTD_RETURN_IF_ERROR(check_shape(f, b + "attn_k.weight", {p.n_embd, n_embd_kv}, true));
-    QUANTD_RETURN_IF_ERROR(check_shape(f, b + "attn_v.weight", {p.n_embd, n_embd_kv}, true));
-    QUANTD_RETURN_IF_ERROR(check_shape(f, b + "attn_output.weight", {p.n_embd, p.n_embd}, true));
-    QUANTD_RETURN_IF_ERROR(check_shape(f, b + "ffn_norm.weight", {p.n_embd}, true, true));
-    QUANTD_RETURN_IF_ERROR(check_shape(f, b + "ffn_gate.weight", {p.n_embd, p.n_ff}, true));
-    QUANTD_RETURN_IF_ERROR(check_shape(f, b + "ffn_down.weight", {p.n_ff, p.n_embd}, true));
-    QUANTD_RETURN_IF_ERROR(check_shape(f, b + "ffn_up.weight", {p.n_embd, p.n_ff}, true));
+void append_llama_config(const LlamaConfig& c, bool with_rope_freq_base,
+                         std::vector<std::pair<std::string, GgufValue>>* md) {
+  const auto put = [&](const char* suffix, GgufValue v) { md->emplace_back(key(c.architecture, suffix), std::move(v)); };
+  const auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
+  put(kContextLength, u32(c.n_ctx_train));
+  put(kEmbeddingLength, u32(c.n_embd));
+  put(kFeedForwardLength, u32(c.n_ff));
+  put(kHeadCount, u32(c.n_head));
+  put(kHeadCountKv, u32(c.n_head_kv));
+  put(kBlockCount, u32(c.n_layer));
+  put(kRopeDimensionCount, u32(c.n_rot));
+  if (with_rope_freq_base) put(kRopeFreqBase, GgufValue::f32(c.rope_freq_base));
+  put(kRmsEpsilon, GgufValue::f32(c.rms_eps));
+}
+
+absl::Status check_llama_tensors(const Model& m) {
+  const LlamaConfig& c = m.params();
+  QUANTD_ASSIGN_OR_RETURN(const Architecture* arch, find_architecture(c.architecture));
+  for (const TensorSlot& slot : tensor_slots(*arch, c)) {
+    const ModelTensor* t = m.tensor(slot.name);
+    if (t == nullptr) {
+      if (slot.spec->tied_to) continue;
+      return absl::InvalidArgumentError(absl::StrCat("tensor '", slot.name, "' is missing"));
+    }
+    if (t->ne != slot.ne) {
+      return absl::InvalidArgumentError(absl::StrCat("tensor '", slot.name, "' has shape [",
+                                                     absl::StrJoin(t->ne, ", "), "], expected [",
+                                                     absl::StrJoin(slot.ne, ", "), "]"));
+    }
+    if (slot.ne.size() == 1 && t->format != kernels::Format::kF32) {
+      return absl::InvalidArgumentError(absl::StrCat("tensor '", slot.name, "' has type ",
+                                                     sv(ggml_type_name(static_cast<uint32_t>(t->format))),
+                                                     ", expected f32 for a norm"));
+    }
   }
   return absl::OkStatus();
 }

@@ -11,25 +11,6 @@
 #include "server/common/status.h"
 
 namespace quantd::model {
-namespace {
-
-absl::Status check_target(kernels::Format target) {
-  const kernels::FormatInfo* info = kernels::find_format(target);
-  if (info == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("target type id ", static_cast<uint32_t>(target),
-                                                   " is not a format quantd implements"));
-  }
-  const std::string err = kernels::select_kernels();
-  if (!err.empty()) return absl::FailedPreconditionError(absl::StrCat("kernel selection failed: ", err));
-  const kernels::FormatKernels& k = kernels::kernels()[target];
-  if (k.quantize_row == nullptr || k.vec_dot == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("target ", std::string(info->name),
-                                                   " is an activation format, not a weight format"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 int64_t ModelTensor::rows() const {
   int64_t r = 1;
@@ -51,32 +32,30 @@ absl::StatusOr<std::shared_ptr<const Model>> Model::from_gguf(const std::string&
                                                               std::shared_ptr<const GgufFile> gguf,
                                                               const LoadOptions& options) {
   if (name.empty()) return absl::InvalidArgumentError("model name is empty");
-  QUANTD_ASSIGN_OR_RETURN(LlamaParams params, parse_llama_params(*gguf));
-  QUANTD_RETURN_IF_ERROR(check_llama_tensors(params, *gguf));
-  if (options.target) QUANTD_RETURN_IF_ERROR(check_target(*options.target));
-
   std::shared_ptr<Model> m(new Model());
   m->name_ = name;
   m->path_ = path;
-  m->params_ = std::move(params);
+  QUANTD_ASSIGN_OR_RETURN(m->params_, parse_llama_config(*gguf));
   for (const GgufTensor& t : gguf->tensors()) {
-    ModelTensor mt{t.name, static_cast<kernels::Format>(t.ggml_type), t.ne, t.data, t.bytes, true};
-    if (options.target) {
-      const kernels::Format want = load_format(t, *options.target);
-      if (want != mt.format) {
-        QUANTD_ASSIGN_OR_RETURN(ConvertedTensor converted, convert_tensor(t, want, options.threads));
-        mt.format = want;
-        mt.data = converted.data.get();
-        mt.bytes = converted.bytes;
-        mt.mapped = false;
-        m->owned_.push_back(std::move(converted.data));
-        // The converted copy replaces the mapped one in memory, not beside it.
-        gguf->release_pages(t.data, t.bytes);
-      }
+    m->tensors_.push_back({t.name, static_cast<kernels::Format>(t.ggml_type), t.ne, t.data, t.bytes, true});
+  }
+  m->index_tensors();
+  QUANTD_RETURN_IF_ERROR(check_llama_tensors(*m));
+  if (options.target) {
+    RequantizeOptions r;
+    r.target = *options.target;
+    r.keep_quantized = true;
+    r.threads = options.threads;
+    QUANTD_RETURN_IF_ERROR(check_requantize_options(r));
+    for (ModelTensor& t : m->tensors_) {
+      QUANTD_ASSIGN_OR_RETURN(RequantizedTensor converted, requantize_tensor(t, r));
+      if (!converted.owned) continue;
+      // The converted copy replaces the mapped one in memory, not beside it.
+      gguf->release_pages(t.data, t.bytes);
+      t = std::move(converted.tensor);
+      m->owned_.push_back(std::move(converted.owned));
     }
-    (mt.mapped ? m->bytes_mapped_ : m->bytes_allocated_) += mt.bytes;
-    m->by_name_.emplace(mt.name, m->tensors_.size());
-    m->tensors_.push_back(std::move(mt));
+    m->index_tensors();
   }
   m->gguf_ = std::move(gguf);
   return std::shared_ptr<const Model>(std::move(m));
@@ -92,13 +71,19 @@ std::shared_ptr<const Model> Model::derive(const std::string& name, std::shared_
   m->params_ = source->params_;
   m->tensors_ = std::move(tensors);
   m->owned_ = std::move(owned);
-  for (size_t i = 0; i < m->tensors_.size(); ++i) {
-    const ModelTensor& t = m->tensors_[i];
-    (t.mapped ? m->bytes_mapped_ : m->bytes_allocated_) += t.bytes;
-    m->by_name_.emplace(t.name, i);
-  }
+  m->index_tensors();
   m->source_ = std::move(source);
   return m;
+}
+
+void Model::index_tensors() {
+  by_name_.clear();
+  bytes_mapped_ = bytes_allocated_ = 0;
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const ModelTensor& t = tensors_[i];
+    (t.mapped ? bytes_mapped_ : bytes_allocated_) += t.bytes;
+    by_name_.emplace(t.name, i);
+  }
 }
 
 const ModelTensor* Model::tensor(const std::string& name) const {

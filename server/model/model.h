@@ -1,5 +1,5 @@
 // A model held in memory: its GGUF mapping, its tensors (mapped or re-quantized), its
-// hyper-parameters. Immutable once loaded and shared by reference count, so a request that
+// config (llama_arch.h). Immutable once loaded and shared by reference count, so a request that
 // holds a std::shared_ptr<const Model> keeps it alive through an UnloadModel.
 #pragma once
 
@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "quantd/kernels/formats.h"
 #include "server/model/gguf.h"
+#include "server/model/llama_arch.h"
 
 namespace quantd::model {
 
@@ -27,20 +28,9 @@ struct ModelTensor {
   int64_t rows() const;           // product of ne[1..]
 };
 
-// Llama-architecture hyper-parameters from the GGUF metadata ("llama.*" keys).
-struct LlamaParams {
-  std::string architecture;       // general.architecture
-  int64_t n_vocab = 0;
-  int64_t n_ctx_train = 0;        // llama.context_length
-  int64_t n_embd = 0;             // llama.embedding_length
-  int64_t n_layer = 0;            // llama.block_count
-  int64_t n_head = 0;             // llama.attention.head_count
-  int64_t n_head_kv = 0;          // llama.attention.head_count_kv (default n_head)
-  int64_t n_ff = 0;               // llama.feed_forward_length
-  int64_t n_rot = 0;              // llama.rope.dimension_count (default n_embd / n_head)
-  float rope_freq_base = 10000.0f;
-  float rms_eps = 1e-5f;          // llama.attention.layer_norm_rms_epsilon
-};
+// The config's former name, kept so that code written against it (server/engine/types.h on
+// main) still compiles across the merge; new code says LlamaConfig. The same type, not a copy.
+using LlamaParams = LlamaConfig;
 
 struct LoadOptions {
   // Re-quantize F32/F16/BF16 weight matrices (>= 2 dims) to this format at load (nullopt: keep
@@ -48,15 +38,17 @@ struct LoadOptions {
   // the target's block size (stories260K's 172-wide ffn_down) becomes F16 instead, the
   // fallback llama.cpp's quantizer uses. Tensors of other types (already quantized) and tensors
   // already in the wanted format stay in the mapping. Must be a format with a vec_dot (not q8_1).
+  // A NaN or Inf bound for a block format fails the load (INVALID_ARGUMENT naming it).
   std::optional<kernels::Format> target;
   int threads = 1;  // OpenMP threads for re-quantization; <= 0: OpenMP's default
 };
 
 class Model {
  public:
-  // Maps the file and validates it: general.architecture must be "llama" (INVALID_ARGUMENT
-  // "unsupported architecture" otherwise), the llama.* hyper-parameters present and
-  // consistent, and every tensor the forward pass reads present with the expected shape.
+  // Maps the file and validates it: general.architecture must have a table in llama_arch.h
+  // (INVALID_ARGUMENT "unsupported architecture" otherwise), the llama.* hyper-parameters
+  // present and consistent, and every tensor of the table present with the expected shape
+  // (check_llama_tensors). Re-quantizes as `options` asks (requantize.h).
   static absl::StatusOr<std::shared_ptr<const Model>> load(const std::string& name, const std::string& path,
                                                            const LoadOptions& options);
   // Same over a file already opened or parsed (tests, fuzzing); `path` is informational.
@@ -73,7 +65,7 @@ class Model {
   const std::string& name() const { return name_; }
   const std::string& path() const { return path_; }
   const GgufFile& gguf() const { return *gguf_; }
-  const LlamaParams& params() const { return params_; }
+  const LlamaConfig& params() const { return params_; }
   const std::vector<ModelTensor>& tensors() const { return tensors_; }
   const ModelTensor* tensor(const std::string& name) const;  // nullptr when absent
 
@@ -86,7 +78,10 @@ class Model {
   std::string path_;
   std::shared_ptr<const GgufFile> gguf_;
   std::shared_ptr<const Model> source_;
-  LlamaParams params_;
+  // Fills by_name_ and the byte counts from tensors_.
+  void index_tensors();
+
+  LlamaConfig params_;
   std::vector<ModelTensor> tensors_;
   std::map<std::string, size_t> by_name_;
   std::vector<std::unique_ptr<uint8_t[]>> owned_;

@@ -1,23 +1,16 @@
+// QuantizeModel's core: the one re-quantizer (requantize.h) over every tensor of a loaded
+// model, and the rewrite of the result as GGUF.
 #include "server/model/quantize_model.h"
 
-#include <omp.h>
+#include <algorithm>
+#include <utility>
 
-#include <cstring>
-
-#include "absl/strings/str_cat.h"
-#include "quantd/kernels/kernels.h"
+#include "server/common/status.h"
 
 namespace quantd::model {
 namespace {
 
 using kernels::Format;
-
-bool kept_by_pattern(const std::vector<std::string>& keep, const std::string& name) {
-  for (const std::string& p : keep) {
-    if (glob_match(p, name)) return true;
-  }
-  return false;
-}
 
 // ggml's llama_ftype numbers for general.file_type ("mostly" this type).
 uint32_t file_type_of(Format f) {
@@ -36,101 +29,49 @@ uint32_t file_type_of(Format f) {
 
 }  // namespace
 
-bool glob_match(const std::string& pattern, const std::string& text) {
-  // Iterative matcher with backtracking to the last '*': linear in practice, no recursion.
-  size_t p = 0, t = 0, star = std::string::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (p < pattern.size() && pattern[p] == text[t]) {
-      ++p;
-      ++t;
-    } else if (star != std::string::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 absl::StatusOr<QuantizeModelResult> quantize_model(std::shared_ptr<const Model> source, const std::string& name,
                                                    const QuantizeModelOptions& options) {
-  const kernels::KernelTable& k = kernels::kernels();
-  const kernels::FormatInfo* target = kernels::find_format(options.target);
-  const kernels::FormatInfo* fallback = kernels::find_format(options.fallback);
-  if (target == nullptr || k[options.target].vec_dot == nullptr) {
-    return absl::InvalidArgumentError("target type is not a weight format quantd can serve");
-  }
-  if (fallback == nullptr || fallback->is_block_quantized || k[options.fallback].vec_dot == nullptr) {
-    return absl::InvalidArgumentError("fallback type must be f32, f16 or bf16");
-  }
+  RequantizeOptions r;
+  r.target = options.target;
+  r.fallback = options.fallback;
+  r.keep = options.keep;
+  r.measure_error = true;
+  r.threads = options.threads;
+  QUANTD_RETURN_IF_ERROR(check_requantize_options(r));
 
   QuantizeModelResult result;
   std::vector<ModelTensor> tensors;
   std::vector<std::unique_ptr<uint8_t[]>> owned;
   for (const ModelTensor& t : source->tensors()) {
-    TensorReport r{t.name, t.format, t.format, t.bytes, t.bytes, std::nullopt, ""};
-    ModelTensor out = t;
-    if (t.ne.size() < 2) {
-      r.note = "kept: 1-D";
-    } else if (kept_by_pattern(options.keep, t.name)) {
-      r.note = "kept: matches --keep";
-    } else {
-      const kernels::FormatInfo* to = target;
-      if (t.ne[0] % target->block_elems != 0) {
-        to = fallback;
-        r.note = absl::StrCat("fallback: row of ", t.ne[0], " values is not a multiple of ", target->block_elems);
-      }
-      const int64_t cols = t.ne[0], rows = t.rows();
-      const size_t in_row = kernels::row_bytes(*kernels::find_format(t.format), cols);
-      const size_t out_row = kernels::row_bytes(*to, cols);
-      auto buffer = std::make_unique<uint8_t[]>(out_row * rows);
-      std::vector<quant::ErrorAccumulator> partial(options.threads > 0 ? options.threads : 1);
-#pragma omp parallel num_threads(static_cast<int>(partial.size()))
-      {
-        std::vector<float> src(cols), back(cols);
-        quant::ErrorAccumulator& acc = partial[omp_get_thread_num()];
-#pragma omp for schedule(static)
-        for (int64_t row = 0; row < rows; ++row) {
-          k[t.format].dequantize_row(t.data + row * in_row, src.data(), cols);
-          k[to->format].quantize_row(src.data(), buffer.get() + row * out_row, cols);
-          k[to->format].dequantize_row(buffer.get() + row * out_row, back.data(), cols);
-          acc.add(src.data(), back.data(), cols);
-        }
-      }
-      for (size_t i = 1; i < partial.size(); ++i) partial[0].merge(partial[i]);
-      r.error = partial[0].stats();
-      out.format = to->format;
-      out.data = buffer.get();
-      out.bytes = out_row * rows;
-      out.mapped = false;
-      owned.push_back(std::move(buffer));
-      r.after = to->format;
-      r.bytes_after = out.bytes;
-    }
-    tensors.push_back(std::move(out));
-    result.tensors.push_back(std::move(r));
+    QUANTD_ASSIGN_OR_RETURN(RequantizedTensor converted, requantize_tensor(t, r));
+    tensors.push_back(std::move(converted.tensor));
+    if (converted.owned) owned.push_back(std::move(converted.owned));
+    result.tensors.push_back(std::move(converted.report));
   }
   result.model = Model::derive(name, std::move(source), std::move(tensors), std::move(owned));
   return result;
 }
 
 absl::Status write_model(const Model& model, Format target, const std::string& path) {
+  const GgufFile& source = model.gguf();
   GgufWriteSpec spec;
-  spec.alignment = model.gguf().alignment();
-  for (const auto& [key, value] : model.gguf().metadata()) {
-    if (key == "general.file_type" || key == "general.quantization_version" || key == "general.alignment") continue;
-    spec.metadata.emplace_back(key, value);
+  spec.alignment = source.alignment();
+  // The source's keys in the source's order, so a rewrite diffs cleanly against it (and
+  // matches llama.cpp's quantizer, which also updates these two keys in place).
+  std::vector<std::pair<std::string, GgufValue>> updates = {
+      {"general.file_type", GgufValue::u32(file_type_of(target))},
+      {"general.quantization_version", GgufValue::u32(2)},
+  };
+  for (const std::string& key : source.metadata_order()) {
+    auto it = std::find_if(updates.begin(), updates.end(), [&](const auto& u) { return u.first == key; });
+    if (it == updates.end()) {
+      spec.metadata.emplace_back(key, source.metadata().at(key));
+    } else {
+      spec.metadata.push_back(std::move(*it));
+      updates.erase(it);
+    }
   }
-  GgufValue file_type{GgufType::kU32, uint64_t{file_type_of(target)}};
-  spec.metadata.emplace_back("general.file_type", file_type);
-  GgufValue qversion{GgufType::kU32, uint64_t{2}};
-  spec.metadata.emplace_back("general.quantization_version", qversion);
-  if (spec.alignment != 32) spec.metadata.emplace_back("general.alignment", GgufValue{GgufType::kU32, spec.alignment});
+  for (auto& u : updates) spec.metadata.push_back(std::move(u));
   for (const ModelTensor& t : model.tensors()) {
     GgufTensor g;
     g.name = t.name;

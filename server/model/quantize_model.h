@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "quantd/kernels/formats.h"
 #include "server/model/model.h"
-#include "server/quant/error_stats.h"
+#include "server/model/requantize.h"
 
 namespace quantd::model {
 
@@ -19,17 +19,7 @@ struct QuantizeModelOptions {
   std::vector<std::string> keep;
   // For matrices whose rows are not a multiple of the target's block size.
   kernels::Format fallback = kernels::Format::kF16;
-  int threads = 1;
-};
-
-struct TensorReport {
-  std::string name;
-  kernels::Format before = kernels::Format::kF32;
-  kernels::Format after = kernels::Format::kF32;
-  uint64_t bytes_before = 0;
-  uint64_t bytes_after = 0;
-  std::optional<quant::ErrorStats> error;  // unset for tensors kept as they were
-  std::string note;                        // why kept or fallen back
+  int threads = 1;  // OpenMP threads; <= 0: OpenMP's default
 };
 
 struct QuantizeModelResult {
@@ -39,14 +29,15 @@ struct QuantizeModelResult {
 
 // Every matrix (>= 2 dims) not kept is dequantized to f32 and quantized to the target (or the
 // fallback); 1-D tensors (norms) are kept. Kept tensors point into the source (no copy).
+// One TensorReport per tensor, in the source's order, with the error of each converted one.
+// Errors as requantize_tensor(): INVALID_ARGUMENT naming a tensor with a NaN/Inf,
+// RESOURCE_EXHAUSTED when memory runs out; INVALID_ARGUMENT for a bad target or fallback.
 absl::StatusOr<QuantizeModelResult> quantize_model(std::shared_ptr<const Model> source, const std::string& name,
                                                    const QuantizeModelOptions& options);
 
-// Writes a model as GGUF v3: the source file's metadata (general.file_type and
-// general.quantization_version updated for `target`), then every tensor.
+// Writes a model as GGUF v3: the source file's metadata in the source's key order
+// (general.file_type and general.quantization_version updated in place for `target`, appended
+// when the source has none), then every tensor.
 absl::Status write_model(const Model& model, kernels::Format target, const std::string& path);
-
-// '*' matches any run of characters; everything else matches itself.
-bool glob_match(const std::string& pattern, const std::string& text);
 
 }  // namespace quantd::model

@@ -11,6 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "quantd/kernels/kernels.h"
 #include "server/model/gguf.h"
+#include "server/model/llama_arch.h"
+#include "server/model/llama_params.h"
+#include "server/model/requantize.h"
 #include "server/common/status.h"
 
 namespace quantd::model {
@@ -97,7 +100,16 @@ absl::Status validate_synthetic_config(const SyntheticConfig& c) {
 absl::Status write_synthetic_gguf(const SyntheticConfig& c, const std::string& path) {
   QUANTD_RETURN_IF_ERROR(validate_synthetic_config(c));
   const kernels::FormatInfo& info = *kernels::find_format(c.type);
-  const int64_t head = c.dim / c.heads, kv_dim = head * c.kv_heads;
+  LlamaConfig config;
+  config.n_vocab = c.vocab;
+  config.n_ctx_train = c.context;
+  config.n_embd = c.dim;
+  config.n_layer = c.layers;
+  config.n_head = c.heads;
+  config.n_head_kv = c.kv_heads;
+  config.n_ff = c.ffn;
+  config.n_rot = config.head_dim();
+  QUANTD_ASSIGN_OR_RETURN(const Architecture* arch, find_architecture(config.architecture));
 
   GgufWriteSpec spec;
   auto& md = spec.metadata;
@@ -108,18 +120,10 @@ absl::Status write_synthetic_gguf(const SyntheticConfig& c, const std::string& p
     scores.push_back(GgufValue::f32(piece ? -static_cast<float>(i - kSpecialTokens - kByteTokens) : 0.0f));
     types.push_back(GgufValue::i32(i == 0 ? 2 : i < kSpecialTokens ? 3 : piece ? 1 : 6));
   }
-  md.emplace_back("general.architecture", GgufValue::string("llama"));
+  md.emplace_back("general.architecture", GgufValue::string(config.architecture));
   md.emplace_back("general.name", GgufValue::string(c.name));
   if (info.is_block_quantized) md.emplace_back("general.quantization_version", GgufValue::u32(2));
-  md.emplace_back("llama.context_length", GgufValue::u32(static_cast<uint32_t>(c.context)));
-  md.emplace_back("llama.embedding_length", GgufValue::u32(static_cast<uint32_t>(c.dim)));
-  md.emplace_back("llama.feed_forward_length", GgufValue::u32(static_cast<uint32_t>(c.ffn)));
-  md.emplace_back("llama.attention.head_count", GgufValue::u32(static_cast<uint32_t>(c.heads)));
-  md.emplace_back("llama.attention.head_count_kv", GgufValue::u32(static_cast<uint32_t>(c.kv_heads)));
-  md.emplace_back("llama.block_count", GgufValue::u32(static_cast<uint32_t>(c.layers)));
-  md.emplace_back("llama.rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(head)));
-  md.emplace_back("llama.rope.freq_base", GgufValue::f32(10000.0f));
-  md.emplace_back("llama.attention.layer_norm_rms_epsilon", GgufValue::f32(1e-5f));
+  append_llama_config(config, true, &md);
   md.emplace_back("tokenizer.ggml.model", GgufValue::string("llama"));
   md.emplace_back("tokenizer.ggml.tokens", GgufValue::array(GgufType::kString, std::move(tokens)));
   md.emplace_back("tokenizer.ggml.scores", GgufValue::array(GgufType::kF32, std::move(scores)));
@@ -128,29 +132,15 @@ absl::Status write_synthetic_gguf(const SyntheticConfig& c, const std::string& p
   md.emplace_back("tokenizer.ggml.bos_token_id", GgufValue::u32(1));
   md.emplace_back("tokenizer.ggml.eos_token_id", GgufValue::u32(2));
 
-  auto add = [&](std::string name, std::vector<int64_t> ne) {
+  for (TensorSlot& slot : tensor_slots(*arch, config)) {
     GgufTensor t;
-    t.name = std::move(name);
-    kernels::Format f = kernels::Format::kF32;  // norms
-    if (ne.size() >= 2) f = ne[0] % info.block_elems == 0 ? c.type : kernels::Format::kF16;
+    t.name = std::move(slot.name);
+    t.ne = std::move(slot.ne);
+    // Norms are F32; matrices the type asked for, or F16 where their rows do not fit its blocks.
+    const kernels::Format f =
+        t.ne.size() == 1 ? kernels::Format::kF32 : matrix_format(t.ne[0], c.type, kernels::Format::kF16);
     t.ggml_type = static_cast<uint32_t>(f);
-    t.ne = std::move(ne);
     spec.tensors.push_back(std::move(t));
-  };
-  add("token_embd.weight", {c.dim, c.vocab});
-  add("output_norm.weight", {c.dim});
-  add("output.weight", {c.dim, c.vocab});
-  for (int64_t l = 0; l < c.layers; ++l) {
-    const std::string b = absl::StrCat("blk.", l, ".");
-    add(b + "attn_q.weight", {c.dim, c.dim});
-    add(b + "attn_k.weight", {c.dim, kv_dim});
-    add(b + "attn_v.weight", {c.dim, kv_dim});
-    add(b + "attn_output.weight", {c.dim, c.dim});
-    add(b + "attn_norm.weight", {c.dim});
-    add(b + "ffn_gate.weight", {c.dim, c.ffn});
-    add(b + "ffn_down.weight", {c.ffn, c.dim});
-    add(b + "ffn_up.weight", {c.dim, c.ffn});
-    add(b + "ffn_norm.weight", {c.dim});
   }
 
   const std::vector<GgufTensor> layout = spec.tensors;  // the fill callback's view

@@ -41,7 +41,7 @@ std::vector<float> rmsnorm(const std::vector<float>& x, const model::ModelTensor
 TEST(FirstStep, EngineMatchesPlainFloatForward) {
   auto model = testing::load_model("stories260K.gguf");
   ASSERT_NE(model, nullptr);
-  const model::LlamaParams& p = model->params();
+  const model::LlamaConfig& p = model->params();
   auto t = [&](const std::string& name) {
     const model::ModelTensor* x = model->tensor(name);
     EXPECT_NE(x, nullptr) << name;
@@ -49,7 +49,7 @@ TEST(FirstStep, EngineMatchesPlainFloatForward) {
     return *x;
   };
   const int32_t bos = 1;
-  const int64_t head_dim = p.n_embd / p.n_head, group = p.n_head / p.n_head_kv;
+  const int64_t head_dim = p.head_dim(), group = p.n_head / p.n_head_kv;
 
   const model::ModelTensor embd = t("token_embd.weight");
   std::vector<float> x(reinterpret_cast<const float*>(embd.data) + bos * p.n_embd,

@@ -49,13 +49,13 @@ class Stories260K : public ::testing::Test {
 std::shared_ptr<const Llama> Stories260K::llama_;
 
 TEST_F(Stories260K, Config) {
-  const LlamaConfig& c = llama_->config();
+  const model::LlamaConfig& c = llama_->config();
   EXPECT_EQ(c.n_vocab, 512);
   EXPECT_EQ(c.n_embd, 64);
   EXPECT_EQ(c.n_layer, 5);
   EXPECT_EQ(c.n_head, 8);
   EXPECT_EQ(c.n_head_kv, 4);
-  EXPECT_EQ(c.head_dim, 8);
+  EXPECT_EQ(c.head_dim(), 8);
   EXPECT_EQ(c.n_ff, 172);
   EXPECT_EQ(c.n_rot, 8);
   EXPECT_EQ(c.n_ctx_train, 2048);
@@ -150,11 +150,11 @@ TEST_F(Stories260K, ThreadCountDoesNotChangeLogits) {
 }
 
 TEST_F(Stories260K, KvCacheBudget) {
-  const LlamaConfig& c = llama_->config();
+  const model::LlamaConfig& c = llama_->config();
   for (int64_t ctx : {1, 100, 2048}) {
     auto s = session(ctx);
     EXPECT_EQ(s->max_ctx(), ctx);
-    EXPECT_EQ(s->kv_cache_bytes(), 2 * c.n_layer * ctx * c.n_head_kv * c.head_dim * 4);
+    EXPECT_EQ(s->kv_cache_bytes(), 2 * c.n_layer * ctx * c.n_head_kv * c.head_dim() * 4);
   }
   EXPECT_EQ(session(100)->kv_cache_bytes(), 2 * 5 * 100 * 4 * 8 * 4);
   EXPECT_EQ(session(0)->max_ctx(), 2048);      // default: the trained context

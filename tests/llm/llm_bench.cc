@@ -98,7 +98,7 @@ double read_bandwidth(int threads) {
 // the last token), as one decode step (batch 1) or one prefill of `batch` tokens: the figure to
 // put beside a matmul-only run of another library on the same file.
 double matmuls_only(const quantd::llm::Llama& llama, int64_t batch, int threads, int reps) {
-  const quantd::llm::LlamaConfig& c = llama.config();
+  const quantd::model::LlamaConfig& c = llama.config();
   const int64_t widest = std::max(c.n_embd, c.n_ff);
   std::vector<float> x(batch * widest), y(batch * std::max(widest, c.n_vocab));
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 1000) / 500.0f - 1.0f;
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "llama: %s\n", std::string(llama.status().message()).c_str());
     return 1;
   }
-  const quantd::llm::LlamaConfig& c = (*llama)->config();
+  const quantd::model::LlamaConfig& c = (*llama)->config();
   const double bytes = static_cast<double>((*llama)->weight_bytes_per_token());
   std::printf("model %s: %lld layers, n_embd %lld, n_ff %lld, vocab %lld, isa %s, loaded in %.2f s\n", path.c_str(),
               static_cast<long long>(c.n_layer), static_cast<long long>(c.n_embd), static_cast<long long>(c.n_ff),

@@ -64,7 +64,7 @@ class SyntheticModel : public ::testing::TestWithParam<kernels::Format> {
 };
 
 TEST_P(SyntheticModel, ThreadCountDoesNotChangeLogits) {
-  EXPECT_EQ(llama_->config().head_dim, 32);
+  EXPECT_EQ(llama_->config().head_dim(), 32);
   EXPECT_EQ(llama_->layers()[1].wq.format, GetParam());
   const std::vector<float> one = run(1, true);
   for (int threads : {2, 3}) {

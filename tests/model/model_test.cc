@@ -25,7 +25,7 @@ TEST(Model, LoadsStories260KMapped) {
   const Model& m = **loaded;
   EXPECT_EQ(m.name(), "stories");
   EXPECT_EQ(m.path(), model_path("stories260K.gguf"));
-  const LlamaParams& p = m.params();
+  const LlamaConfig& p = m.params();
   EXPECT_EQ(p.architecture, "llama");
   EXPECT_EQ(p.n_vocab, 512);
   EXPECT_EQ(p.n_ctx_train, 2048);
@@ -179,16 +179,8 @@ TEST(Model, FloatTargets) {
   EXPECT_NE(s.message().find("q8_1 is an activation format"), std::string::npos) << s;
 }
 
-// Writes stories260K.gguf with a metadata edit and/or a tensor edit, returns the path.
 std::string edited(const std::function<void(GgufWriteSpec&)>& edit) {
-  auto file = GgufFile::open(model_path("stories260K.gguf"));
-  EXPECT_TRUE(file.ok());
-  GgufWriteSpec spec = testing::spec_of(**file);
-  edit(spec);
-  const std::string path = testing::temp_path("edited.gguf");
-  const absl::Status s = write_gguf(path, spec);
-  EXPECT_TRUE(s.ok()) << s;
-  return path;
+  return testing::edited_copy(model_path("stories260K.gguf"), edit);
 }
 
 void set_key(GgufWriteSpec& spec, const std::string& key, GgufValue v) {
@@ -237,7 +229,7 @@ TEST(Model, ValidationErrors) {
       {"ffn", [](GgufWriteSpec& s) { set_key(s, "llama.feed_forward_length", GgufValue::u32(160)); },
        "tensor 'blk.0.ffn_gate.weight' has shape [64, 172], expected [64, 160]"},
       {"more layers", [](GgufWriteSpec& s) { set_key(s, "llama.block_count", GgufValue::u32(6)); },
-       "tensor 'blk.5.attn_norm.weight' is missing"},
+       "tensor 'blk.5.attn_q.weight' is missing"},
       {"tokens", [](GgufWriteSpec& s) {
          set_key(s, "tokenizer.ggml.tokens", GgufValue::array(GgufType::kString, {GgufValue::string("a")}));
        }, "tensor 'token_embd.weight' has shape [64, 512], expected [64, 1]"},
@@ -264,16 +256,8 @@ TEST(Model, ValidationErrors) {
 }
 
 TEST(Model, NonFiniteWeightsCannotBeBlockQuantized) {
-  std::vector<float> poisoned;
-  const std::string path = edited([&](GgufWriteSpec& s) {
-    for (GgufTensor& t : s.tensors) {
-      if (t.name != "blk.1.attn_q.weight") continue;
-      const auto* x = reinterpret_cast<const float*>(t.data);
-      poisoned.assign(x, x + t.elements());
-      poisoned[5 * 64 + 17] = INFINITY;
-      t.data = reinterpret_cast<const uint8_t*>(poisoned.data());
-    }
-  });
+  const std::string path =
+      testing::with_value(model_path("stories260K.gguf"), "blk.1.attn_q.weight", 5 * 64 + 17, INFINITY);
   EXPECT_TRUE(Model::load("m", path, {}).ok());  // as F32 it loads
   LoadOptions options;
   options.target = Format::kQ8_0;

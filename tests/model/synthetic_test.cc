@@ -35,7 +35,7 @@ TEST(Synthetic, SmallConfigLoadsWithTheRightShapes) {
   auto loaded = Model::load("syn", path, {});
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   const Model& m = **loaded;
-  const LlamaParams& p = m.params();
+  const LlamaConfig& p = m.params();
   EXPECT_EQ(p.n_embd, 128);
   EXPECT_EQ(p.n_layer, 2);
   EXPECT_EQ(p.n_head, 4);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -68,6 +69,34 @@ inline GgufWriteSpec spec_of(const GgufFile& file) {
   spec.tensors = file.tensors();
   spec.alignment = file.alignment();
   return spec;
+}
+
+// Writes `source` again with `edit` applied to its spec (metadata and/or tensors), returns
+// the new file's path.
+inline std::string edited_copy(const std::string& source, const std::function<void(GgufWriteSpec&)>& edit) {
+  auto file = GgufFile::open(source);
+  EXPECT_TRUE(file.ok()) << file.status();
+  if (!file.ok()) return "";
+  GgufWriteSpec spec = spec_of(**file);
+  edit(spec);
+  const std::string path = temp_path("edited.gguf");
+  const absl::Status s = write_gguf(path, spec);
+  EXPECT_TRUE(s.ok()) << s;
+  return path;
+}
+
+// `source` with value `index` of its F32 tensor `tensor` replaced by `value` (a NaN, an Inf).
+inline std::string with_value(const std::string& source, const std::string& tensor, int64_t index, float value) {
+  std::vector<float> poisoned;
+  return edited_copy(source, [&](GgufWriteSpec& s) {
+    for (GgufTensor& t : s.tensors) {
+      if (t.name != tensor) continue;
+      const auto* x = reinterpret_cast<const float*>(t.data);
+      poisoned.assign(x, x + t.elements());
+      poisoned[index] = value;
+      t.data = reinterpret_cast<const uint8_t*>(poisoned.data());
+    }
+  });
 }
 
 // Largest single operator new request since the last reset (alloc_tracker.cc).
