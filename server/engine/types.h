@@ -56,7 +56,7 @@ struct TensorDetail {
 
 struct ModelDetails {
   ModelSummary summary;
-  model::LlamaParams params;
+  model::LlamaConfig params;
   std::vector<TensorDetail> tensors;
 };
 

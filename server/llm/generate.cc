@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/llm/session.h"
+#include "server/common/status.h"
 
 namespace quantd::llm {
 namespace {
@@ -57,7 +58,7 @@ class StopMatcher {
 
 absl::Status validate(const GenerateParams& p, const Llama& llama, const Tokenizer& tokenizer,
                       std::vector<int32_t>* prompt_tokens) {
-  if (absl::Status s = validate(p.sampling); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(validate(p.sampling));
   if (p.max_tokens <= 0) return absl::InvalidArgumentError(absl::StrCat("max_tokens is ", p.max_tokens, "; must be >= 1"));
   if (static_cast<int>(p.stop.size()) > kMaxStopStrings) {
     return absl::InvalidArgumentError(absl::StrCat(p.stop.size(), " stop strings; at most ", kMaxStopStrings));
@@ -88,7 +89,7 @@ absl::StatusOr<GenerateResult> generate(const Llama& llama, const Tokenizer& tok
                                         const GenerateHooks& hooks) {
   const auto start = Clock::now();
   std::vector<int32_t> prompt;
-  if (absl::Status s = validate(params, llama, tokenizer, &prompt); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR(validate(params, llama, tokenizer, &prompt));
   absl::StatusOr<Sampler> sampler = Sampler::create(params.sampling, tokenizer.n_vocab());
   if (!sampler.ok()) return sampler.status();
   // The KV cache covers exactly this request: prompt plus the tokens it may generate.
@@ -103,7 +104,7 @@ absl::StatusOr<GenerateResult> generate(const Llama& llama, const Tokenizer& tok
     result.finish = FinishReason::kCancelled;
     return result;
   }
-  if (absl::Status s = (*session)->prefill(prompt, hooks.threads()); !s.ok()) return s;
+  QUANTD_RETURN_IF_ERROR((*session)->prefill(prompt, hooks.threads()));
   const double prefill_s = seconds_since(start);
   result.usage.prefill_tokens_per_second = prompt.size() / std::max(prefill_s, 1e-9);
   for (int32_t t : prompt) sampler->accept(t);
@@ -144,7 +145,7 @@ absl::StatusOr<GenerateResult> generate(const Llama& llama, const Tokenizer& tok
       chunk = GenerateChunk();
     }
     if (i + 1 < params.max_tokens) {
-      if (absl::Status s = (*session)->decode(token, hooks.threads()); !s.ok()) return s;
+      QUANTD_RETURN_IF_ERROR((*session)->decode(token, hooks.threads()));
     }
   }
   if (result.finish != FinishReason::kStop && result.finish != FinishReason::kCancelled) {

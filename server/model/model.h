@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,10 +26,6 @@ struct ModelTensor {
   bool mapped = true;             // false when re-quantized at load (owned copy)
   int64_t rows() const;           // product of ne[1..]
 };
-
-// The config's former name, kept so that code written against it (server/engine/types.h on
-// main) still compiles across the merge; new code says LlamaConfig. The same type, not a copy.
-using LlamaParams = LlamaConfig;
 
 struct LoadOptions {
   // Re-quantize F32/F16/BF16 weight matrices (>= 2 dims) to this format at load (nullopt: keep
@@ -87,21 +82,6 @@ class Model {
   std::vector<std::unique_ptr<uint8_t[]>> owned_;
   uint64_t bytes_mapped_ = 0;
   uint64_t bytes_allocated_ = 0;
-};
-
-// Loaded models by name. Thread-safe.
-class ModelRegistry {
- public:
-  // ALREADY_EXISTS when the name is taken.
-  absl::Status add(std::shared_ptr<const Model> model);
-  // NOT_FOUND when absent. Requests holding the model keep it until they finish.
-  absl::Status remove(const std::string& name);
-  absl::StatusOr<std::shared_ptr<const Model>> get(const std::string& name) const;
-  std::vector<std::shared_ptr<const Model>> list() const;
-
- private:
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const Model>> models_;
 };
 
 }  // namespace quantd::model

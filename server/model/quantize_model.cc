@@ -8,26 +8,8 @@
 #include "server/common/status.h"
 
 namespace quantd::model {
-namespace {
 
 using kernels::Format;
-
-// ggml's llama_ftype numbers for general.file_type ("mostly" this type).
-uint32_t file_type_of(Format f) {
-  switch (f) {
-    case Format::kF32: return 0;
-    case Format::kF16: return 1;
-    case Format::kQ4_0: return 2;
-    case Format::kQ4_1: return 3;
-    case Format::kQ8_0: return 7;
-    case Format::kQ5_0: return 8;
-    case Format::kQ5_1: return 9;
-    case Format::kBF16: return 32;
-    default: return 0;
-  }
-}
-
-}  // namespace
 
 absl::StatusOr<QuantizeModelResult> quantize_model(std::shared_ptr<const Model> source, const std::string& name,
                                                    const QuantizeModelOptions& options) {
@@ -54,12 +36,16 @@ absl::StatusOr<QuantizeModelResult> quantize_model(std::shared_ptr<const Model> 
 
 absl::Status write_model(const Model& model, Format target, const std::string& path) {
   const GgufFile& source = model.gguf();
+  const kernels::FormatInfo* info = kernels::find_format(target);
+  if (info == nullptr || info->gguf_file_type < 0) {
+    return absl::InvalidArgumentError("write_model: the target format has no GGUF file type");
+  }
   GgufWriteSpec spec;
   spec.alignment = source.alignment();
   // The source's keys in the source's order, so a rewrite diffs cleanly against it (and
   // matches llama.cpp's quantizer, which also updates these two keys in place).
   std::vector<std::pair<std::string, GgufValue>> updates = {
-      {"general.file_type", GgufValue::u32(file_type_of(target))},
+      {"general.file_type", GgufValue::u32(static_cast<uint32_t>(info->gguf_file_type))},
       {"general.quantization_version", GgufValue::u32(2)},
   };
   for (const std::string& key : source.metadata_order()) {

@@ -19,7 +19,7 @@ void to_proto(const engine::ModelSummary& s, v1::ModelSummary* out) {
   out->set_tensor_count(s.tensor_count);
 }
 
-void to_proto(const model::LlamaParams& p, v1::LlamaHyperParameters* h) {
+void to_proto(const model::LlamaConfig& p, v1::LlamaHyperParameters* h) {
   h->set_vocab_size(p.n_vocab);
   h->set_context_length(p.n_ctx_train);
   h->set_embedding_length(p.n_embd);
