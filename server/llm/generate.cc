@@ -90,24 +90,22 @@ absl::StatusOr<GenerateResult> generate(const Llama& llama, const Tokenizer& tok
   const auto start = Clock::now();
   std::vector<int32_t> prompt;
   QUANTD_RETURN_IF_ERROR(validate(params, llama, tokenizer, &prompt));
-  absl::StatusOr<Sampler> sampler = Sampler::create(params.sampling, tokenizer.n_vocab());
-  if (!sampler.ok()) return sampler.status();
+  QUANTD_ASSIGN_OR_RETURN(Sampler sampler, Sampler::create(params.sampling, tokenizer.n_vocab()));
   // The KV cache covers exactly this request: prompt plus the tokens it may generate.
-  absl::StatusOr<std::unique_ptr<Session>> session =
-      llama.new_session(static_cast<int64_t>(prompt.size()) + params.max_tokens);
-  if (!session.ok()) return session.status();
+  QUANTD_ASSIGN_OR_RETURN(std::unique_ptr<Session> session,
+                          llama.new_session(static_cast<int64_t>(prompt.size()) + params.max_tokens));
 
   GenerateResult result;
-  result.kv_cache_bytes = (*session)->kv_cache_bytes();
+  result.kv_cache_bytes = session->kv_cache_bytes();
   result.usage.prompt_tokens = static_cast<int32_t>(prompt.size());
   if (hooks.cancelled()) {
     result.finish = FinishReason::kCancelled;
     return result;
   }
-  QUANTD_RETURN_IF_ERROR((*session)->prefill(prompt, hooks.threads()));
+  QUANTD_RETURN_IF_ERROR(session->prefill(prompt, hooks.threads()));
   const double prefill_s = seconds_since(start);
   result.usage.prefill_tokens_per_second = prompt.size() / std::max(prefill_s, 1e-9);
-  for (int32_t t : prompt) sampler->accept(t);
+  for (int32_t t : prompt) sampler.accept(t);
 
   Detokenizer detok(tokenizer, /*strip_leading_space=*/true);
   StopMatcher stops(params.stop);
@@ -120,8 +118,8 @@ absl::StatusOr<GenerateResult> generate(const Llama& llama, const Tokenizer& tok
       result.finish = FinishReason::kCancelled;
       break;
     }
-    const int32_t token = sampler->sample((*session)->logits());
-    sampler->accept(token);
+    const int32_t token = sampler.sample(session->logits());
+    sampler.accept(token);
     ++result.usage.generated_tokens;
     if (i == 0) result.usage.time_to_first_token_seconds = seconds_since(start);
     if (hooks.on_token && i > 0) hooks.on_token(seconds_since(last));
@@ -145,7 +143,7 @@ absl::StatusOr<GenerateResult> generate(const Llama& llama, const Tokenizer& tok
       chunk = GenerateChunk();
     }
     if (i + 1 < params.max_tokens) {
-      QUANTD_RETURN_IF_ERROR((*session)->decode(token, hooks.threads()));
+      QUANTD_RETURN_IF_ERROR(session->decode(token, hooks.threads()));
     }
   }
   if (result.finish != FinishReason::kStop && result.finish != FinishReason::kCancelled) {

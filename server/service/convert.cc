@@ -137,16 +137,14 @@ absl::StatusOr<engine::FloatTensor> float_view(v1::DType dtype, const google::pr
                                                    "; Quantize takes DTYPE_F32, DTYPE_F16 or DTYPE_BF16"));
   }
   const std::string shape_field = absl::StrCat(field, ".shape");
-  absl::StatusOr<int64_t> count = checked_element_count(shape, shape_field.c_str());
-  if (!count.ok()) return count.status();
+  QUANTD_ASSIGN_OR_RETURN(const int64_t count, checked_element_count(shape, shape_field.c_str()));
   const int size = dtype_size(dtype);
-  if (*count > std::numeric_limits<int64_t>::max() / size ||
-      static_cast<uint64_t>(*count) * size != data.size()) {
+  if (count > std::numeric_limits<int64_t>::max() / size || static_cast<uint64_t>(count) * size != data.size()) {
     return absl::InvalidArgumentError(absl::StrCat(field, ".data has ", data.size(), " bytes; shape and dtype need ",
-                                                   *count, " x ", size, " bytes"));
+                                                   count, " x ", size, " bytes"));
   }
   engine::FloatTensor v;
-  v.count = *count;
+  v.count = count;
   v.source_bytes_per_value = size;
   v.shape.assign(shape.begin(), shape.end());
   const kernels::KernelTable& k = kernels::kernels();
