@@ -114,8 +114,7 @@ class QuantizeStreamCall final
 
   void OnReadDone(bool ok) override {
     if (!ok) {  // the client has sent everything (or is gone)
-      if (token().cancelled())
-        return outbox().close(grpc::Status(grpc::StatusCode::CANCELLED, "cancelled by the client"));
+      if (token().cancelled()) return outbox().close(to_grpc_status(absl::CancelledError("cancelled by the client")));
       if (!have_header_) {
         return outbox().close(to_grpc_status(absl::InvalidArgumentError(
             "the first QuantizeStream message must be a header (QuantizeRequest without data)")));
