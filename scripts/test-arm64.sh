@@ -5,7 +5,7 @@
 #                    then again with QUANTD_ISA=neon forced;
 #   -cpu cortex-a53  no dotprod: dispatch must pick neon, a SIGILL is a failure, and forcing
 #                    neon_dotprod must be refused.
-# 1. kernel_tests as above; the other arm64 unit tests (quant, service, llm) via ctest on
+# 1. kernel_tests as above; the other arm64 unit tests (quant, engine, service, llm) via ctest on
 #    both CPUs (QEMU_CPU).
 # 2. tests/arm64/arm64_server_test.py: the arm64 quantd under qemu (both CPUs) driven by the x86
 #    quantctl and the Python client, cross-ISA conformance against the x86 quantd under every
@@ -169,13 +169,13 @@ for cpu in max cortex-a53; do
   log="$logs/ctest-$cpu.log"
   t0=$(now_ns)
   rc=0
-  QEMU_CPU=$cpu ctest --test-dir "$build" -R '^(quant|service|llm)$' --output-on-failure \
+  QEMU_CPU=$cpu ctest --test-dir "$build" -R '^(quant|engine|service|llm)$' --output-on-failure \
     --timeout 900 >"$log" 2>&1 || rc=$?
   secs=$(seconds_since "$t0")
   if [ "$rc" -ne 0 ]; then
     tail -n 60 "$log" >&2
     grep -q 'Illegal\|SIGILL' "$log" && fail "ctest on -cpu $cpu: SIGILL; log $log"
-    fail "arm64 unit tests (quant, service, llm) failed on -cpu $cpu; log $log"
+    fail "arm64 unit tests (quant, engine, service, llm) failed on -cpu $cpu; log $log"
   fi
   summary+=("$(printf '%-22s -cpu %-10s %s  %5s s' "ctest-$cpu" "$cpu" \
     "$(grep -o '[0-9]*% tests passed, [0-9]* tests failed out of [0-9]*' "$log")" "$secs")")
