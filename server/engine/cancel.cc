@@ -4,6 +4,11 @@
 
 namespace quantd::engine {
 
+const CancelToken& CancelToken::never() {
+  static const CancelToken token;
+  return token;
+}
+
 void CancelToken::cancel() {
   std::vector<std::function<void()>> to_call;
   {

@@ -16,6 +16,9 @@ class CancelToken {
 
   CancelToken() = default;
   explicit CancelToken(Clock::time_point deadline) : deadline_(deadline) {}
+  // A token that never fires: for work nobody can cancel (models named on the command line).
+  static const CancelToken& never();
+
   CancelToken(const CancelToken&) = delete;
   CancelToken& operator=(const CancelToken&) = delete;
 

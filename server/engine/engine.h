@@ -59,9 +59,11 @@ class Engine {
   absl::Status check_stream_tensor(int64_t values, int bytes_per_value) const;
 
   // --- Models ---
-  // path is relative to model_dir (confined to it); errors name it as the client did.
+  // path is relative to model_dir (confined to it); errors name it as the client did. A
+  // re-quantizing load (target_type set) is a parallel kernel job: it waits for the lease.
   absl::StatusOr<ModelSummary> load_model(const std::string& name, const std::string& path,
-                                          const std::string& target_type);
+                                          const std::string& target_type,
+                                          const CancelToken& cancel = CancelToken::never());
   // A model named on the command line: path relative to model_dir when one is set (like
   // LoadModel's), else to the working directory; trusted, so not confined.
   absl::StatusOr<ModelSummary> load_startup_model(const std::string& name, const std::string& path,
@@ -80,7 +82,7 @@ class Engine {
 
  private:
   absl::StatusOr<ModelSummary> load_resolved(const std::string& name, const std::string& path,
-                                             const std::string& target_type);
+                                             const std::string& target_type, const CancelToken& cancel);
   absl::Status add(ModelStore::Reservation reservation, std::shared_ptr<const model::Model> m);
   ModelSummary summarize(const model::Model& m) const;
 

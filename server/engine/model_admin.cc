@@ -78,14 +78,19 @@ absl::Status Engine::add(ModelStore::Reservation reservation, std::shared_ptr<co
 }
 
 absl::StatusOr<ModelSummary> Engine::load_resolved(const std::string& name, const std::string& path,
-                                                   const std::string& target_type) {
+                                                   const std::string& target_type, const CancelToken& cancel) {
   const auto start = std::chrono::steady_clock::now();
   QUANTD_ASSIGN_OR_RETURN(ModelStore::Reservation reservation, models_.reserve(name));
   QUANTD_ASSIGN_OR_RETURN(std::optional<kernels::Format> target, weight_format(target_type, "target_type"));
   model::LoadOptions load;
   load.target = target;
   load.threads = options_.threads;
+  Admission::Ticket lease;
+  if (target.has_value()) {
+    QUANTD_ASSIGN_OR_RETURN(lease, compute_.acquire(cancel));
+  }
   QUANTD_ASSIGN_OR_RETURN(std::shared_ptr<const model::Model> m, model::Model::load(name, path, load));
+  lease.reset();
   QUANTD_RETURN_IF_ERROR(add(std::move(reservation), m));
   ModelSummary s = summarize(*m);
   s.load_micros = micros_since(start);
@@ -93,9 +98,9 @@ absl::StatusOr<ModelSummary> Engine::load_resolved(const std::string& name, cons
 }
 
 absl::StatusOr<ModelSummary> Engine::load_model(const std::string& name, const std::string& path,
-                                                const std::string& target_type) {
+                                                const std::string& target_type, const CancelToken& cancel) {
   QUANTD_ASSIGN_OR_RETURN(std::string resolved, model::resolve_model_path(options_.model_dir, path, true));
-  absl::StatusOr<ModelSummary> s = load_resolved(name, resolved, target_type);
+  absl::StatusOr<ModelSummary> s = load_resolved(name, resolved, target_type, cancel);
   if (!s.ok()) return in_client_terms(s.status(), resolved, path);
   return s;
 }
@@ -104,7 +109,7 @@ absl::StatusOr<ModelSummary> Engine::load_startup_model(const std::string& name,
                                                         const std::string& target_type) {
   const bool relative = !path.empty() && path[0] != '/';
   return load_resolved(name, relative && !options_.model_dir.empty() ? options_.model_dir + "/" + path : path,
-                       target_type);
+                       target_type, CancelToken::never());
 }
 
 absl::Status Engine::unload_model(const std::string& name) {

@@ -53,9 +53,9 @@ engine::QuantizeModelRequest to_engine(const v1::QuantizeModelRequest& r) {
 grpc::ServerUnaryReactor* QuantdService::LoadModel(grpc::CallbackServerContext* context,
                                                    const v1::LoadModelRequest* request,
                                                    v1::LoadModelResponse* response) {
-  return UnaryCall::start(context, &workers_, [this, request, response](const engine::CancelToken&) {
+  return UnaryCall::start(context, &workers_, [this, request, response](const engine::CancelToken& cancel) {
     QUANTD_ASSIGN_OR_RETURN(engine::ModelSummary s,
-                            engine_.load_model(request->name(), request->path(), request->target_type()));
+                            engine_.load_model(request->name(), request->path(), request->target_type(), cancel));
     to_proto(s, response->mutable_model());
     response->set_load_micros(s.load_micros);
     return absl::OkStatus();
