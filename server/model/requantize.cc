@@ -25,7 +25,11 @@ using kernels::FormatInfo;
 constexpr int64_t kRowsPerChunk = 16;
 constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
 
-bool is_float(Format f) { return f == Format::kF32 || f == Format::kF16 || f == Format::kBF16; }
+// The format table says which formats are plain floats (f32, f16, bf16).
+bool is_float(Format f) {
+  const FormatInfo* info = kernels::find_format(f);
+  return info != nullptr && !info->is_block_quantized;
+}
 
 bool kept_by_pattern(const std::vector<std::string>& keep, const std::string& name) {
   return std::any_of(keep.begin(), keep.end(), [&](const std::string& p) { return glob_match(p, name); });
